@@ -1,0 +1,59 @@
+# The two commands of the README:
+#   make book   build the rendered book into _build/html (quick profile by default)
+#   make test   pytest + nbval over every notebook + the book build with -W
+# Both create (or reuse) the virtual environment .venv and install everything.
+#
+# TORCH_SPEC picks the torch build. Left alone, pip chooses (a CUDA build on
+# Linux); CI sets TORCH_SPEC=torch==2.13.0 to take the CPU wheel on its disk.
+
+PYTHON     ?= python3
+VENV       ?= .venv
+TORCH_SPEC ?= torch>=2.2
+EXTRAS     ?= test,book
+BIGTEXT_PROFILE ?= quick
+export BIGTEXT_PROFILE
+
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: book test test-lib test-notebooks test-book execute bench clean
+
+# Reinstall only when the project's requirements change.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --builder html
+	@echo "Open _build/html/index.html"
+
+test: test-lib test-notebooks test-book
+
+test-lib: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+# --nbval-lax: run every cell, compare only cells marked NBVAL_CHECK_OUTPUT.
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=900 --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
+
+test-book: $(STAMP)
+	rm -rf _build
+	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	test -f _build/html/index.html
+
+# Re-run every notebook in place so its committed outputs come from a real run
+# (BIGTEXT_PROFILE=full make execute for the published run, on a GPU).
+execute: $(STAMP)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.timeout=3600 notebooks/*.ipynb
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_imdb_load.py
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,232 @@
+"""The IMDB Large Movie Review Dataset (Maas et al., 2011): find, download, load.
+
+Where the data comes from, in order:
+
+1. an extracted ``aclImdb/`` folder under the data root;
+2. an archive ``aclImdb*.tar*`` (any compression) under the data root, read in
+   place without extracting (the root may be a read-only shared folder);
+3. the official tarball, downloaded into the data root with a progress bar,
+   checked against its sha256 and extracted safely.
+
+The data root is ``BIGTEXT_DATA`` or ``~/.cache/bigtext_lite/data``
+(:func:`bigtext_lite.config.data_root`). Parsing 100,000 small files takes
+seconds, so the parsed splits are cached as JSON under
+:func:`bigtext_lite.config.cache_dir` ``/imdb``; the second load reads one file.
+
+Walkthrough: notebooks/03_text_pipeline.ipynb, "Loading IMDB".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+import numpy as np
+
+from bigtext_lite import config
+from bigtext_lite.data.fetch import CORRUPT_ARCHIVE, DataError, Source, download, safe_extract
+
+IMDB_SOURCE = Source(
+    filename="aclImdb_v1.tar.gz",
+    urls=("https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",),
+    sha256="c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
+    size=84_125_825,
+)
+SPLITS = ("train", "test", "unsup")
+LABELS = {"neg": 0, "pos": 1, "unsup": -1}
+PARSE_VERSION = 1  # bump when parsing changes, so old caches are not reused
+
+# aclImdb/train/pos/1234_9.txt -> split folder, label folder, review id, stars
+_REVIEW_PATH = re.compile(r"^aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt$")
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+class Review(NamedTuple):
+    text: str
+    label: int  # 1 positive, 0 negative, -1 unlabelled
+    rating: int  # stars 1-4 (neg) or 7-10 (pos) from the file name; 0 unlabelled
+
+
+@dataclass
+class Reviews:
+    """One split of IMDB as parallel lists; indexable like a torch Dataset."""
+
+    texts: list[str]
+    labels: list[int]
+    ratings: list[int]
+    ids: list[str]  # "train/pos/1234_9": where each review came from
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, i: int) -> Review:
+        return Review(self.texts[i], self.labels[i], self.ratings[i])
+
+    def __iter__(self) -> Iterator[Review]:
+        return (self[i] for i in range(len(self)))
+
+    def select(self, indices) -> "Reviews":
+        idx = [int(i) for i in indices]
+        return Reviews(*([col[i] for i in idx] for col in (self.texts, self.labels, self.ratings, self.ids)))
+
+    def sample(self, n: int | None, seed: int = 0) -> "Reviews":
+        """A label-stratified random subset of ``n`` reviews (all if ``n`` is None)."""
+        if n is None or n >= len(self):
+            return self
+        return self.select(sorted(_stratified_order(self.labels, seed)[:n]))
+
+
+def _stratified_order(labels: list[int], seed: int) -> list[int]:
+    """All indices shuffled, interleaved by label so any prefix is balanced."""
+    rng = np.random.default_rng(seed)
+    labels_arr = np.asarray(labels)
+    groups = [rng.permutation(np.flatnonzero(labels_arr == c)) for c in np.unique(labels_arr)]
+    # Rank inside its group divided by group size: sorting by it interleaves the
+    # groups in proportion, so any prefix keeps the label shares of the whole.
+    keys = np.concatenate([(np.arange(len(g)) + 0.5) / len(g) for g in groups])
+    order = np.concatenate(groups)[np.argsort(keys, kind="stable")]
+    return order.tolist()
+
+
+def train_valid_split(reviews: Reviews, valid_fraction: float = 0.1, seed: int = 0):
+    """Split off a label-stratified validation set, the same one for the same seed.
+
+    Hyperparameters are chosen on it; the official test split is touched only
+    for the final figure.
+    """
+    if not 0 < valid_fraction < 1:
+        raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction}")
+    order = _stratified_order(reviews.labels, seed)
+    n_valid = round(len(order) * valid_fraction)
+    return reviews.select(sorted(order[n_valid:])), reviews.select(sorted(order[:n_valid]))
+
+
+def clean(text: str) -> str:
+    """IMDB reviews keep the site's HTML line breaks; make them spaces."""
+    return _BR.sub(" ", text).strip()
+
+
+def find_imdb(root: Path) -> Path | None:
+    """An extracted ``aclImdb/`` folder, else the first ``aclImdb*.tar*`` archive."""
+    folder = root / "aclImdb"
+    if (folder / "train").is_dir() and (folder / "test").is_dir():
+        return folder
+    archives = sorted(p for p in root.glob("aclImdb*.tar*") if not p.name.endswith(".part"))
+    return archives[0] if archives else None
+
+
+def _missing_message(root: Path, reason: str) -> str:
+    return (
+        f"IMDB was not found under {root} and {reason}.\n"
+        f"Either put the archive there (the official {IMDB_SOURCE.filename}, or any "
+        f"aclImdb*.tar* file, or an extracted aclImdb/ folder), or set BIGTEXT_DATA "
+        f"to the folder that holds it, e.g.  export BIGTEXT_DATA=/path/to/data\n"
+        f"Official download: {IMDB_SOURCE.urls[0]}"
+    )
+
+
+def locate_imdb(root: Path | None = None, download_ok: bool = True,
+                source: Source = IMDB_SOURCE) -> Path:
+    """Find IMDB under ``root`` (default: the data root), downloading it if allowed."""
+    root = Path(root) if root is not None else config.data_root()
+    found = find_imdb(root)
+    if found is not None:
+        return found
+    if not download_ok:
+        raise DataError(_missing_message(root, "downloading is switched off"))
+    try:
+        archive = download(source, root)
+        safe_extract(archive, root)
+    except (DataError, OSError) as err:
+        raise DataError(_missing_message(root, f"the download failed:\n{err}")) from err
+    folder = root / "aclImdb"
+    if not ((folder / "train").is_dir() and (folder / "test").is_dir()):
+        raise DataError(f"{archive} did not contain aclImdb/train and aclImdb/test")
+    return folder
+
+
+def _iter_files(location: Path) -> Iterator[tuple[str, bytes]]:
+    """(path inside the archive, raw bytes) of every file, from a folder or a tar."""
+    if location.is_dir():
+        for path in sorted(location.rglob("*.txt")):
+            yield f"aclImdb/{path.relative_to(location).as_posix()}", path.read_bytes()
+        return
+    try:
+        with tarfile.open(location, "r:*") as tar:
+            for member in tar:
+                if member.isfile() and _REVIEW_PATH.match(member.name):
+                    yield member.name, tar.extractfile(member).read()
+    except CORRUPT_ARCHIVE as err:
+        raise DataError(f"archive {location} is truncated or corrupt: {err}") from err
+
+
+def parse_imdb(location: Path) -> dict[str, Reviews]:
+    """Read every review under ``location`` (folder or archive) into the three splits."""
+    rows: dict[str, list] = {s: [] for s in SPLITS}
+    for name, raw in _iter_files(location):
+        match = _REVIEW_PATH.match(name)
+        if not match:
+            continue  # README, imdb.vocab, urls_*.txt, *.feat
+        split, polarity, review_id, stars = match.groups()
+        split = "unsup" if polarity == "unsup" else split
+        label, rating = LABELS[polarity], int(stars)
+        ok = {1: 7 <= rating <= 10, 0: 1 <= rating <= 4, -1: rating == 0}[label]
+        if not ok:
+            raise DataError(f"{location}: {name}: rating {rating} does not fit label {polarity!r}")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise DataError(f"{location}: {name} is not UTF-8 ({err})") from err
+        rows[split].append((label, int(review_id), clean(text), rating, name[8:-4]))
+    for split, items in rows.items():
+        if not items:
+            raise DataError(f"{location}: no reviews found for the {split!r} split")
+        items.sort(key=lambda r: (r[0], r[1]))  # archive order differs from folder order
+    return {
+        split: Reviews([r[2] for r in items], [r[0] for r in items],
+                       [r[3] for r in items], [r[4] for r in items])
+        for split, items in rows.items()
+    }
+
+
+def _cache_paths(location: Path) -> dict[str, Path]:
+    stat = location.stat()
+    key = f"{location.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{PARSE_VERSION}"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+    folder = config.cache_dir() / "imdb"
+    return {split: folder / f"{split}-{digest}.json" for split in SPLITS}
+
+
+def _write_json_atomic(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, ensure_ascii=False)
+    os.replace(tmp, path)
+
+
+def load_imdb(split: str = "train", root: Path | None = None, download: bool = True,
+              source: Source = IMDB_SOURCE) -> Reviews:
+    """Load one official split: ``"train"`` / ``"test"`` (25,000 each, balanced) or
+    ``"unsup"`` (50,000 unlabelled). Use :func:`train_valid_split` for validation.
+
+    >>> train = load_imdb("train")          # doctest: +SKIP
+    >>> train[0].text[:40], train[0].label  # doctest: +SKIP
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown IMDB split {split!r}; choose one of {SPLITS}")
+    location = locate_imdb(root, download, source)
+    paths = _cache_paths(location)
+    if paths[split].exists():
+        with open(paths[split], encoding="utf-8") as f:
+            return Reviews(**json.load(f))
+    parsed = parse_imdb(location)
+    for name, reviews in parsed.items():
+        _write_json_atomic(paths[name], vars(reviews))
+    return parsed[split]
