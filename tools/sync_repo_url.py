@@ -1,0 +1,66 @@
+"""Keep every notebook's Colab badge and Colab install cell in line with the one
+repository address in _config.yml (repository.url / repository.branch).
+
+    python tools/sync_repo_url.py          # rewrite notebooks that are out of date
+    python tools/sync_repo_url.py --check  # exit 1 and list them (what the tests do)
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\((?P<url>[^)]*)\)")
+INSTALL = re.compile(r'pip install -q "bigtext-lite(?P<extras>\[[a-z,]*\])? @ git\+(?P<url>[^"]*)"')
+
+
+def repository() -> tuple[str, str]:
+    conf = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    return conf["url"].rstrip("/"), conf.get("branch", "main")
+
+
+def colab_url(notebook: Path) -> str:
+    url, branch = repository()
+    github_path = url.removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{github_path}/blob/{branch}/" \
+           f"{notebook.resolve().relative_to(ROOT).as_posix()}"
+
+
+def badge(notebook: Path) -> str:
+    return ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"({colab_url(notebook)})")
+
+
+def sync(notebook: Path, write: bool) -> bool:
+    """Return True if ``notebook`` already matched; rewrite it when ``write``."""
+    nb = nbformat.read(notebook, as_version=4)
+    url, _ = repository()
+    changed = False
+    for cell in nb.cells:
+        new = BADGE.sub(lambda m: badge(notebook), cell.source)
+        new = INSTALL.sub(lambda m: f'pip install -q "bigtext-lite{m["extras"] or ""} @ git+{url}"', new)
+        changed |= new != cell.source
+        cell.source = new
+    if changed and write:
+        nbformat.write(nb, notebook)
+    return not changed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report, change nothing")
+    args = parser.parse_args()
+    stale = [nb for nb in sorted((ROOT / "notebooks").glob("*.ipynb")) if not sync(nb, not args.check)]
+    for nb in stale:
+        print(f"{'out of date' if args.check else 'updated'}: {nb.relative_to(ROOT)}")
+    return 1 if (stale and args.check) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
