@@ -1,0 +1,49 @@
+"""The `bigtext` command: small helpers around the book's data and benchmarks.
+
+    bigtext data            where IMDB is found (downloading it if needed) and its sizes
+    bigtext info            profile, device, versions: what a run would use
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bigtext_lite import config
+
+
+def _data(args) -> int:
+    from bigtext_lite.data.fetch import DataError
+    from bigtext_lite.data.imdb import SPLITS, load_imdb, locate_imdb
+
+    try:
+        print(f"IMDB: {locate_imdb(download_ok=not args.no_download)}")
+        for split in SPLITS:
+            reviews = load_imdb(split, download=False)
+            print(f"  {split:>5}: {len(reviews):>6,} reviews, {sum(l == 1 for l in reviews.labels):,} positive")
+    except DataError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(f"parsed cache: {config.cache_dir() / 'imdb'}")
+    return 0
+
+
+def _info(args) -> int:
+    print(config.describe())
+    print(f"data root: {config.data_root()}\ncache:     {config.cache_dir()}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bigtext", description="The bigtext book's helpers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    data = sub.add_parser("data", help="find (or download) IMDB and report its splits")
+    data.add_argument("--no-download", action="store_true", help="fail instead of downloading")
+    data.set_defaults(func=_data)
+    sub.add_parser("info", help="profile, device and locations").set_defaults(func=_info)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
