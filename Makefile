@@ -46,6 +46,7 @@ test-book: $(STAMP)
 	rm -rf _build
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	test -f _build/html/index.html
+	$(BIN)/python tools/check_html.py _build/html
 
 # Re-run every notebook in place so its committed outputs come from a real run
 # (BIGTEXT_PROFILE=full make execute for the published run, on a GPU).

@@ -105,6 +105,32 @@ def adam_step(params, grads, state, lr, betas=(0.9, 0.999), eps=1e-8, weight_dec
         p -= lr * m_hat / (v_hat.sqrt() + eps)
 
 
+def gap_to_torch_optim(step_fn, torch_opt_cls, steps: int = 100, **opt_kwargs) -> float:
+    """Run a hand-written ``step_fn(params, grads, state)`` and ``torch_opt_cls(**opt_kwargs)``
+    side by side for ``steps`` steps from the same start on the same float64 loss
+    (a noisy ill-conditioned quadratic); return the largest parameter difference."""
+    gen = torch.Generator().manual_seed(1)
+    A = torch.randn(6, 6, dtype=torch.float64, generator=gen)
+    A = A @ A.T / 6 + 0.1 * torch.eye(6, dtype=torch.float64)
+    target = torch.randn(6, 2, dtype=torch.float64, generator=gen)
+    hand = [torch.randn(6, 2, dtype=torch.float64, generator=gen),
+            torch.randn(2, dtype=torch.float64, generator=gen)]
+    ref = [p.clone().requires_grad_(True) for p in hand]
+    opt, state = torch_opt_cls(ref, **opt_kwargs), {}
+
+    def loss_of(params):
+        W, b = params
+        return ((A @ (W - target)) ** 2).sum() + (b**2).sum()
+
+    for _ in range(steps):
+        opt.zero_grad()
+        loss_of(ref).backward()
+        opt.step()
+        params = [p.clone().requires_grad_(True) for p in hand]
+        step_fn(hand, torch.autograd.grad(loss_of(params), params), state)
+    return max((h - r.detach()).abs().max().item() for h, r in zip(hand, ref))
+
+
 # --- fastText: hierarchical softmax over a Huffman tree ---------------------------
 
 def huffman_codes(counts: list[int]) -> list[tuple[list[int], list[int]]]:

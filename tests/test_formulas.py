@@ -79,31 +79,6 @@ def test_mlp_backprop_matches_autograd_to_1e10():
         assert (h - a).abs().max() < 1e-10
 
 
-def _run(step_fn, torch_opt_cls, steps=100, **kw):
-    """Max |p_hand - p_torch| after ``steps`` steps on the same noisy quadratic."""
-    torch.manual_seed(1)
-    A = torch.randn(6, 6, dtype=D)
-    A = A @ A.T / 6 + torch.eye(6, dtype=D) * 0.1
-    target = torch.randn(6, 2, dtype=D)
-    hand = [torch.randn(6, 2, dtype=D), torch.randn(2, dtype=D)]
-    ref = [p.clone().requires_grad_(True) for p in hand]
-    opt = torch_opt_cls(ref, **kw)
-    state = {}
-
-    def loss_of(ps):
-        W, b = ps
-        return ((A @ (W - target)) ** 2).sum() + (b**2).sum()
-
-    for _ in range(steps):
-        opt.zero_grad()
-        loss_of(ref).backward()
-        opt.step()
-        ps = [p.clone().requires_grad_(True) for p in hand]
-        grads = torch.autograd.grad(loss_of(ps), ps)
-        step_fn(hand, grads, state)
-    return max((h - r.detach()).abs().max().item() for h, r in zip(hand, ref))
-
-
 @pytest.mark.parametrize("name,step,cls,kw", [
     ("sgd", lambda p, g, s: fm.sgd_step(p, g, s, lr=0.01), torch.optim.SGD, dict(lr=0.01)),
     ("momentum", lambda p, g, s: fm.sgd_step(p, g, s, lr=0.01, momentum=0.9, weight_decay=0.01),
@@ -114,14 +89,14 @@ def _run(step_fn, torch_opt_cls, steps=100, **kw):
      torch.optim.AdamW, dict(lr=0.05, weight_decay=0.1)),
 ])
 def test_optimisers_match_torch_optim_over_100_steps(name, step, cls, kw):
-    assert _run(step, cls, **kw) < 1e-6
+    assert fm.gap_to_torch_optim(step, cls, **kw) < 1e-6
 
 
 def test_the_optimiser_check_catches_mistakes():
     no_bias_correction = lambda p, g, s: fm.adam_step(p, g, s, lr=0.05, bias_correction=False)
-    assert _run(no_bias_correction, torch.optim.Adam, lr=0.05) > 1e-3
+    assert fm.gap_to_torch_optim(no_bias_correction, torch.optim.Adam, lr=0.05) > 1e-3
     coupled_decay = lambda p, g, s: fm.adam_step(p, g, s, lr=0.05, weight_decay=0.1)  # Adam, not AdamW
-    assert _run(coupled_decay, torch.optim.AdamW, lr=0.05, weight_decay=0.1) > 1e-3
+    assert fm.gap_to_torch_optim(coupled_decay, torch.optim.AdamW, lr=0.05, weight_decay=0.1) > 1e-3
 
 
 def test_huffman_tree_probabilities_sum_to_one_and_paths_are_short():
