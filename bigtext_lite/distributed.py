@@ -1,0 +1,114 @@
+"""Data-parallel training with torch.distributed: the same ``fit`` on 1 or N processes.
+
+Launch a script with ``torchrun --standalone --nproc_per_node=N script.py``:
+torchrun starts N processes and gives each RANK, WORLD_SIZE and a rendezvous
+address. :func:`setup` joins them (NCCL on GPUs, gloo on CPUs); ``fit`` then
+wraps the model in DistributedDataParallel, which averages gradients across
+processes after every backward pass. Each process must see a different shard
+of the data: build loaders with :func:`make_loader`, which uses a
+``DistributedSampler`` under torchrun and a plain one otherwise.
+
+    torchrun --standalone --nproc_per_node=2 -m bigtext_lite.distributed --out params.pt
+
+runs the demo at the bottom of this file (the multi-process test uses it).
+Walkthrough: notebooks/02_training_loop.ipynb, "Several GPUs".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+
+
+def setup() -> int:
+    """Join the process group if launched by torchrun; return this process's rank."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        if backend == "nccl":
+            torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+    return rank()
+
+
+def active() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def rank() -> int:
+    return dist.get_rank() if active() else 0
+
+
+def world_size() -> int:
+    return dist.get_world_size() if active() else 1
+
+
+def is_main() -> bool:
+    """Only rank 0 logs, draws progress bars and writes checkpoints."""
+    return rank() == 0
+
+
+def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
+    if active():
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t
+
+
+def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """DistributedDataParallel under torchrun; the model itself otherwise."""
+    if not active():
+        return model
+    ids = [device.index if device.index is not None else torch.cuda.current_device()] \
+        if device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+
+def make_loader(dataset, batch_size: int, shuffle: bool = False, seed: int = 0, **kwargs) -> DataLoader:
+    """A DataLoader whose ``batch_size`` is per process; under torchrun each process
+    gets its own shard (a DistributedSampler; ``fit`` calls its ``set_epoch``)."""
+    if not active():
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, **kwargs)
+    sampler = DistributedSampler(dataset, shuffle=shuffle, seed=seed)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, **kwargs)
+
+
+def cleanup() -> None:
+    if active():
+        dist.destroy_process_group()
+
+
+def _demo_data(n: int = 256, d: int = 10, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    y = (X @ torch.randn(d, generator=g) > 0).long()
+    return torch.utils.data.TensorDataset(X, y)
+
+
+def main(argv=None) -> None:
+    """Demo: a linear classifier trained for 3 epochs with a global batch of
+    ``--global-batch``, on however many processes torchrun started."""
+    from bigtext_lite.train import fit
+
+    parser = argparse.ArgumentParser(description="DDP demo for the training-loop chapter")
+    parser.add_argument("--out", required=True, help="where rank 0 saves the final parameters")
+    parser.add_argument("--global-batch", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args(argv)
+    setup()
+    torch.manual_seed(0)  # the same initial weights in every process
+    if args.global_batch % world_size():
+        raise SystemExit(f"--global-batch {args.global_batch} is not divisible by {world_size()} processes")
+    model = torch.nn.Linear(10, 2)
+    loader = make_loader(_demo_data(), args.global_batch // world_size())
+    fit(model, loader, num_epochs=args.epochs, optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
+        device="cpu", progress=False, verbose=is_main())
+    if is_main():
+        torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, args.out)
+    cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""The training loop every chapter uses: ``fit(model, train_loader, ...)``.
+
+One function, readable in one sitting. It moves batches to the device, runs the
+forward pass under autocast when asked (bf16, or fp16 with a GradScaler),
+accumulates gradients over ``accumulate`` batches, clips them, steps the
+optimiser and the scheduler, evaluates once per epoch, keeps a :class:`History`,
+stops early on a validation metric, and writes checkpoints that a later call
+with ``resume=True`` continues from exactly. Under ``torchrun`` it trains with
+DistributedDataParallel (see :mod:`bigtext_lite.distributed`).
+
+Walkthrough: notebooks/02_training_loop.ipynb.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from bigtext_lite import checkpoint as ckpt
+from bigtext_lite import config, distributed
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; the message names the step."""
+
+
+@dataclass
+class History:
+    """What happened: one dict per epoch, and the loss of every optimiser step."""
+
+    epochs: list[dict] = field(default_factory=list)
+    step_losses: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+
+    def column(self, key: str) -> list:
+        return [row.get(key) for row in self.epochs]
+
+    def as_dict(self) -> dict:  # plain types only: fits in a weights_only checkpoint
+        return {"epochs": self.epochs, "step_losses": self.step_losses,
+                "best_epoch": self.best_epoch, "stopped_early": self.stopped_early}
+
+
+def default_forward(model, batch):
+    """A batch is ``(*inputs, y)``: the model gets the inputs, the loss gets y."""
+    *inputs, y = batch
+    return model(*inputs), y
+
+
+def to_device(batch, device):
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(b, device) for b in batch)
+    return batch
+
+
+def autocast(device: torch.device, amp: str | None):
+    """A context for the forward pass: bf16 / fp16 autocast, or nothing."""
+    if amp in (None, "off"):
+        return nullcontext()
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def resolve_amp(amp: str | None, device: torch.device) -> str | None:
+    """``"auto"``: bf16 on a GPU that supports it, else off. Validates the choice."""
+    if amp == "auto":
+        return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else None
+    if amp not in (None, "off", "bf16", "fp16"):
+        raise ValueError(f"amp must be None, 'auto', 'bf16' or 'fp16', got {amp!r}")
+    if amp == "fp16" and device.type != "cuda":
+        raise ValueError(f"amp='fp16' needs a CUDA device (got {device}); use 'bf16' or None")
+    return None if amp == "off" else amp
+
+
+def linear_warmup_decay(optimizer, warmup_steps: int, total_steps: int):
+    """Learning rate rising linearly from 0 over ``warmup_steps``, then falling
+    linearly to 0 at ``total_steps`` (BERT's schedule). Step it every batch."""
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+@torch.no_grad()
+def evaluate(model, loader, loss_fn=F.cross_entropy, forward=default_forward, device=None,
+             amp=None) -> dict:
+    """Mean loss and accuracy over ``loader`` (summed over all ranks under DDP)."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total = torch.zeros(3, dtype=torch.float64, device=device)  # loss sum, correct, count
+    for batch in loader:
+        with autocast(device, amp):
+            logits, y = forward(model, to_device(batch, device))
+            loss = loss_fn(logits.float(), y)
+        n = y.shape[0]
+        total += torch.stack([loss.double() * n, (logits.argmax(-1) == y).sum().double(),
+                              torch.tensor(n, dtype=torch.float64, device=device)])
+    distributed.all_reduce_sum(total)
+    model.train(was_training)
+    loss_sum, correct, count = total.tolist()
+    return {"loss": loss_sum / max(count, 1), "acc": correct / max(count, 1)}
+
+
+def _try_compile(model):
+    if not hasattr(torch, "compile"):
+        warnings.warn("this torch has no torch.compile; training eagerly")
+        return model
+    return torch.compile(model)
+
+
+def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entropy,
+        valid_loader=None, forward: Callable = default_forward, device=None,
+        scheduler=None, scheduler_interval: str = "step", amp: str | None = None,
+        compile: bool = False, clip_grad_norm: float | None = None, accumulate: int = 1,
+        checkpoint_dir: str | Path | None = None, checkpoint_every: int | None = None,
+        resume: bool = False, patience: int | None = None, monitor: str = "val_acc",
+        restore_best: bool = True, callbacks: tuple = (), progress: bool = True,
+        verbose: bool = True) -> History:
+    """Train ``model`` for ``num_epochs`` epochs and return its :class:`History`.
+
+    forward(model, batch) -> (logits, y): how a batch reaches the model (default:
+        ``model(*batch[:-1])``, target ``batch[-1]``).
+    amp: None, "bf16", "fp16" (CUDA only, with a GradScaler) or "auto".
+    compile: try ``torch.compile``; if compiling fails, warn and train eagerly.
+    accumulate: add gradients of this many batches before each optimiser step
+        (each batch's loss is divided by ``accumulate``).
+    scheduler_interval: "step" (after every optimiser step) or "epoch".
+    checkpoint_dir: write ``last.pt`` there every ``checkpoint_every`` optimiser
+        steps and at each epoch end; ``resume=True`` continues from it.
+    patience: stop when ``monitor`` (e.g. "val_acc", "val_loss") has not improved
+        for this many epochs; with ``restore_best`` the best weights are put back.
+    callbacks: functions called as ``cb(event, info)``, event "step" or "epoch".
+    """
+    device = torch.device(device) if device else config.device()
+    amp = resolve_amp(amp, device)
+    if accumulate < 1:
+        raise ValueError(f"accumulate must be >= 1, got {accumulate}")
+    if scheduler_interval not in ("step", "epoch"):
+        raise ValueError(f"scheduler_interval must be 'step' or 'epoch', got {scheduler_interval!r}")
+    main_rank = distributed.is_main()
+    model.to(device)
+    net = distributed.wrap(model, device)  # DDP under torchrun, else the model itself
+    run = _try_compile(net) if compile else net
+    compiled_ok = not compile  # becomes True after the first successful compiled step
+    scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
+    higher_better = not monitor.endswith("loss")
+    history, best_value, best_state, bad_epochs = History(), None, None, 0
+    start_epoch, skip_batches, step = 0, 0, 0
+    path = Path(checkpoint_dir) / "last.pt" if checkpoint_dir else None
+    epoch_rng, partial = None, (0.0, 0)  # partial: (loss sum, examples) of the epoch so far
+
+    if resume and path is not None and path.exists():
+        state = ckpt.load(path, map_location=device)
+        ckpt.load_model_state(model, state["model"], str(path))
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state.get("scheduler") is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        history = History(**state["history"])
+        start_epoch, skip_batches, step = state["epoch"], state["batches_done"], state["step"]
+        best_value, bad_epochs = state["best_value"], state["bad_epochs"]
+        partial = tuple(state["partial"])
+        epoch_rng, resume_rng = state["epoch_rng"], state["rng"]
+        ckpt.set_rng_state(resume_rng)  # where the interrupted run's generators were
+        if verbose and main_rank:
+            print(f"resumed from {path}: epoch {start_epoch + 1}, step {step}")
+
+    def save(epoch, batches_done, partial=(0.0, 0)):
+        if path is None or not main_rank:
+            return
+        ckpt.save_atomic({
+            "model": ckpt.unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "scaler": scaler.state_dict(), "history": history.as_dict(), "epoch": epoch,
+            "batches_done": batches_done, "step": step, "best_value": best_value,
+            "bad_epochs": bad_epochs, "epoch_rng": epoch_rng, "rng": ckpt.rng_state(),
+            "partial": list(partial),
+        }, path)
+
+    model.train()
+    for epoch in range(start_epoch, num_epochs):
+        for holder in (getattr(train_loader, "sampler", None), getattr(train_loader, "batch_sampler", None)):
+            if hasattr(holder, "set_epoch"):
+                holder.set_epoch(epoch)  # a fresh, reproducible order each epoch
+        # The loader's shuffle draws from the global RNG when the iterator is made:
+        # keep that state so a resumed run can rebuild the very same order.
+        if skip_batches:
+            ckpt.set_rng_state(epoch_rng)
+        else:
+            epoch_rng = ckpt.rng_state()
+        batches = iter(train_loader)
+        for _ in range(skip_batches):
+            next(batches)
+        if skip_batches:
+            ckpt.set_rng_state(resume_rng)
+        first_batch, skip_batches = skip_batches, 0
+        (loss_sum, seen), partial = partial, (0.0, 0)
+        t0 = time.perf_counter()
+        bar = tqdm(batches, total=len(train_loader) - first_batch, desc=f"epoch {epoch + 1}/{num_epochs}",
+                   disable=not (progress and main_rank), leave=False)
+        optimizer.zero_grad(set_to_none=True)
+        for i, batch in enumerate(bar, start=first_batch):
+            batch = to_device(batch, device)
+            last_in_group = (i + 1) % accumulate == 0 or i + 1 == len(train_loader)
+            # DDP: all-reduce gradients only on the last batch of an accumulation group.
+            sync = net.no_sync() if not last_in_group and hasattr(net, "no_sync") else nullcontext()
+            with sync:
+                try:
+                    with autocast(device, amp):
+                        logits, y = forward(run, batch)
+                        loss = loss_fn(logits.float(), y)
+                    compiled_ok = True
+                except Exception as err:
+                    if compiled_ok:
+                        raise
+                    warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); training eagerly")
+                    run, compiled_ok = net, True
+                    with autocast(device, amp):
+                        logits, y = forward(run, batch)
+                        loss = loss_fn(logits.float(), y)
+                if not torch.isfinite(loss):
+                    last = f"; the last good checkpoint is {path}" if path and path.exists() else ""
+                    raise NonFiniteLossError(
+                        f"loss is {loss.item()} at epoch {epoch + 1}, batch {i + 1}, "
+                        f"optimiser step {step + 1}{last}")
+                scaler.scale(loss / accumulate).backward()
+            loss_sum += loss.item() * y.shape[0]
+            seen += y.shape[0]
+            if not last_in_group:
+                continue
+            if clip_grad_norm is not None:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+            scaler.step(optimizer)
+            scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+            if scheduler is not None and scheduler_interval == "step":
+                scheduler.step()
+            step += 1
+            history.step_losses.append(loss.item())
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+            for cb in callbacks:
+                cb("step", {"epoch": epoch, "step": step, "loss": loss.item()})
+            if checkpoint_every and step % checkpoint_every == 0:
+                save(epoch, i + 1, (loss_sum, seen))
+
+        row = {"epoch": epoch + 1, "train_loss": _mean_over_ranks(loss_sum, seen, device),
+               "lr": optimizer.param_groups[0]["lr"], "time": time.perf_counter() - t0}
+        if valid_loader is not None:
+            row.update({f"val_{k}": v for k, v in evaluate(model, valid_loader, loss_fn, forward, device, amp).items()})
+        if scheduler is not None and scheduler_interval == "epoch":
+            is_plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+            scheduler.step(row[monitor]) if is_plateau else scheduler.step()
+        history.epochs.append(row)
+        value = row.get(monitor)
+        if value is not None and (best_value is None or (value > best_value if higher_better else value < best_value)):
+            best_value, bad_epochs, history.best_epoch = value, 0, epoch + 1
+            if patience is not None and restore_best:
+                best_state = copy.deepcopy(ckpt.unwrap(model).state_dict())
+        elif value is not None:
+            bad_epochs += 1
+        if verbose and main_rank:
+            print("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
+        for cb in callbacks:
+            cb("epoch", row)
+        save(epoch + 1, 0)
+        if patience is not None and bad_epochs >= patience:
+            history.stopped_early = True
+            if verbose and main_rank:
+                print(f"early stop: {monitor} has not improved for {patience} epochs "
+                      f"(best {best_value:.4g} at epoch {history.best_epoch})")
+            break
+    if best_state is not None and history.best_epoch != len(history.epochs):
+        ckpt.unwrap(model).load_state_dict(best_state)
+    return history
+
+
+def _mean_over_ranks(total: float, count: int, device) -> float:
+    t = torch.tensor([total, count], dtype=torch.float64, device=device)
+    distributed.all_reduce_sum(t)
+    return t[0].item() / max(t[1].item(), 1)

@@ -1,0 +1,232 @@
+"""The training loop: learning, accumulation, resume, checkpoints, AMP, compile fallback, DDP."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from bigtext_lite import checkpoint as ckpt
+from bigtext_lite.train import NonFiniteLossError, evaluate, fit, linear_warmup_decay
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def blobs(n=320, d=10, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    y = (X @ torch.randn(d, generator=g) > 0).long()
+    return TensorDataset(X, y)
+
+
+class DropoutNet(torch.nn.Module):
+    """Small, with dropout, so a resumed run must restore the RNG to match."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(10, 16), torch.nn.ReLU(), torch.nn.Dropout(0.3),
+                                       torch.nn.Linear(16, 2))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def test_fit_learns_and_keeps_history():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(10, 2)
+    train, valid = DataLoader(blobs(), 32, shuffle=True), DataLoader(blobs(seed=0), 64)
+    hist = fit(model, train, valid_loader=valid, num_epochs=5, device="cpu", progress=False, verbose=False,
+               optimizer=torch.optim.SGD(model.parameters(), lr=0.5))
+    assert len(hist.epochs) == 5 and len(hist.step_losses) == 5 * 10
+    assert hist.column("val_acc")[-1] > 0.9 > hist.column("val_acc")[0] - 0.5
+    assert hist.column("train_loss")[-1] < hist.column("train_loss")[0]
+
+
+def test_gradient_accumulation_4x8_equals_one_batch_of_32():
+    def run(batch_size, accumulate):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(10, 2)
+        fit(model, DataLoader(blobs(n=128), batch_size), num_epochs=2, accumulate=accumulate, device="cpu",
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.3), progress=False, verbose=False)
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    assert (run(8, 4) - run(32, 1)).abs().max() < 1e-6
+    assert (run(8, 1) - run(32, 1)).abs().max() > 1e-3  # the check can tell them apart
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _resume_run(ckpt_dir, stop_at=None, resume=False):
+    torch.manual_seed(0)
+    model = DropoutNet()
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    sched = linear_warmup_decay(opt, warmup_steps=5, total_steps=40)
+    loader = DataLoader(blobs(), 32, shuffle=True)
+
+    def stopper(event, info):
+        if event == "step" and info["step"] == stop_at:
+            raise Interrupt
+
+    hist = fit(model, loader, num_epochs=4, optimizer=opt, scheduler=sched, device="cpu", progress=False,
+               verbose=False, checkpoint_dir=ckpt_dir, checkpoint_every=3, resume=resume,
+               callbacks=(stopper,) if stop_at else ())
+    return model, hist
+
+
+@pytest.mark.parametrize("stop_at", [7, 10, 23])  # mid-epoch, at an epoch end, later epoch
+def test_resume_gives_the_same_parameters_and_loss_curve(tmp_path, stop_at):
+    ref_model, ref_hist = _resume_run(tmp_path / "ref")
+    with pytest.raises(Interrupt):
+        _resume_run(tmp_path / "cut", stop_at=stop_at)
+    saved = ckpt.load(tmp_path / "cut" / "last.pt")
+    assert saved["step"] < stop_at
+    model, hist = _resume_run(tmp_path / "cut", resume=True)
+    assert hist.step_losses == ref_hist.step_losses  # exact, step for step
+    for p, q in zip(model.parameters(), ref_model.parameters()):
+        assert torch.equal(p, q)
+    assert [r["train_loss"] for r in hist.epochs] == pytest.approx([r["train_loss"] for r in ref_hist.epochs], abs=1e-6)
+
+
+def test_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monkeypatch):
+    path = tmp_path / "last.pt"
+    ckpt.save_atomic({"step": 1, "w": torch.ones(3)}, path)
+    real_save = torch.save
+
+    def dies_halfway(obj, f, *a, **k):
+        f.write(b"PK\x03\x04 half a checkpoint")
+        raise OSError("disk yanked")
+
+    monkeypatch.setattr(torch, "save", dies_halfway)
+    with pytest.raises(OSError, match="disk yanked"):
+        ckpt.save_atomic({"step": 2, "w": torch.zeros(3)}, path)
+    monkeypatch.setattr(torch, "save", real_save)
+    state = ckpt.load(path)
+    assert state["step"] == 1 and torch.equal(state["w"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temp file left
+
+
+def test_damaged_checkpoint_and_wrong_shapes_are_named(tmp_path):
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(RuntimeError, match="bad.pt is damaged"):
+        ckpt.load(tmp_path / "bad.pt")
+    model = torch.nn.Linear(4, 2)
+    state = {"weight": torch.zeros(3, 4), "extra": torch.zeros(1)}
+    with pytest.raises(ValueError) as err:
+        ckpt.load_model_state(model, state, "ckpt.pt")
+    msg = str(err.value)
+    assert "missing: ['bias']" in msg and "unexpected: ['extra']" in msg
+    assert "weight: (3, 4) in ckpt.pt, (2, 4) in the model" in msg
+
+
+def test_checkpoints_are_loaded_with_weights_only(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("code ran",))
+
+    torch.save({"x": Evil()}, tmp_path / "evil.pt")
+    with pytest.raises(RuntimeError, match="damaged or not a checkpoint"):
+        ckpt.load(tmp_path / "evil.pt")
+
+
+def test_non_finite_loss_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    model = torch.nn.Linear(10, 2)
+    calls = {"n": 0}
+
+    def loss_fn(logits, y):
+        calls["n"] += 1
+        loss = torch.nn.functional.cross_entropy(logits, y)
+        return loss * float("nan") if calls["n"] == 5 else loss
+
+    with pytest.raises(NonFiniteLossError, match=r"loss is nan at epoch 1, batch 5, optimiser step 5; "
+                                                 r"the last good checkpoint is .*last\.pt"):
+        fit(model, DataLoader(blobs(), 32), num_epochs=1, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            loss_fn=loss_fn, device="cpu", progress=False, verbose=False, checkpoint_dir=tmp_path,
+            checkpoint_every=1)
+    state = ckpt.load(tmp_path / "last.pt")
+    assert state["step"] == 4 and all(torch.isfinite(v).all() for v in state["model"].values())
+
+
+def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch):
+    class Broken(torch.nn.Module):
+        def forward(self, *a):
+            raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(torch, "compile", lambda model: Broken())
+    torch.manual_seed(0)
+    model = torch.nn.Linear(10, 2)
+    with pytest.warns(UserWarning, match="torch.compile failed .*no compiler here.*training eagerly"):
+        hist = fit(model, DataLoader(blobs(), 32), num_epochs=3, compile=True, device="cpu", progress=False,
+                   verbose=False, optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
+                   valid_loader=DataLoader(blobs(), 64))
+    assert hist.column("val_acc")[-1] > 0.9
+
+
+def test_bf16_autocast_on_cpu_trains_and_bad_amp_is_refused():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(10, 2)
+    hist = fit(model, DataLoader(blobs(), 32), num_epochs=3, amp="bf16", device="cpu", progress=False,
+               verbose=False, optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
+               valid_loader=DataLoader(blobs(), 64))
+    assert hist.column("val_acc")[-1] > 0.85
+    with pytest.raises(ValueError, match="amp='fp16' needs a CUDA device"):
+        fit(model, DataLoader(blobs(), 32), num_epochs=1, amp="fp16", device="cpu",
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.5))
+    with pytest.raises(ValueError, match="amp must be"):
+        fit(model, DataLoader(blobs(), 32), num_epochs=1, amp="fp8", device="cpu",
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.5))
+
+
+def test_early_stopping_and_best_weights():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(10, 2)
+    start = [p.detach().clone() for p in model.parameters()]
+    hist = fit(model, DataLoader(blobs(), 32), num_epochs=10, patience=2, monitor="val_loss", device="cpu",
+               optimizer=torch.optim.SGD(model.parameters(), lr=0.0), valid_loader=DataLoader(blobs(), 64),
+               progress=False, verbose=False)
+    assert hist.stopped_early and len(hist.epochs) == 3 and hist.best_epoch == 1
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), start))
+
+
+def test_linear_warmup_then_decay():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = linear_warmup_decay(opt, warmup_steps=4, total_steps=12)
+    lrs = []
+    for _ in range(12):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125])
+
+
+def test_evaluate_counts_loss_and_accuracy():
+    model = torch.nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.eye(2))
+    X = torch.tensor([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
+    y = torch.tensor([0, 1, 1])
+    out = evaluate(model, DataLoader(TensorDataset(X, y), 2), device="cpu")
+    assert out["acc"] == pytest.approx(2 / 3)
+    assert out["loss"] == pytest.approx(torch.nn.functional.cross_entropy(X, y).item(), rel=1e-6)
+
+
+def _torchrun(nproc, out):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+           "-m", "bigtext_lite.distributed", "--out", str(out), "--global-batch", "32"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return torch.load(out, weights_only=True)
+
+
+def test_ddp_two_cpu_processes_match_one_process(tmp_path):
+    one = _torchrun(1, tmp_path / "one.pt")
+    two = _torchrun(2, tmp_path / "two.pt")
+    for k in one:
+        assert (one[k] - two[k]).abs().max() < 1e-6, k
