@@ -121,7 +121,9 @@ def _try_compile(model):
     if not hasattr(torch, "compile"):
         warnings.warn("this torch has no torch.compile; training eagerly")
         return model
-    return torch.compile(model)
+    # Text batches change length from batch to batch: compile for dynamic shapes
+    # once, instead of recompiling for every new length.
+    return torch.compile(model, dynamic=True)
 
 
 def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entropy,
@@ -234,13 +236,14 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
                     with autocast(device, amp):
                         logits, y = forward(run, batch)
                         loss = loss_fn(logits.float(), y)
-                if not torch.isfinite(loss):
+                loss_value = loss.item()  # one host sync per batch, reused below
+                if not math.isfinite(loss_value):
                     last = f"; the last good checkpoint is {path}" if path and path.exists() else ""
                     raise NonFiniteLossError(
-                        f"loss is {loss.item()} at epoch {epoch + 1}, batch {i + 1}, "
+                        f"loss is {loss_value} at epoch {epoch + 1}, batch {i + 1}, "
                         f"optimiser step {step + 1}{last}")
-                scaler.scale(loss / accumulate).backward()
-            loss_sum += loss.item() * y.shape[0]
+                scaler.scale(loss / accumulate if accumulate > 1 else loss).backward()
+            loss_sum += loss_value * y.shape[0]
             seen += y.shape[0]
             if not last_in_group:
                 continue
@@ -253,10 +256,11 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
             if scheduler is not None and scheduler_interval == "step":
                 scheduler.step()
             step += 1
-            history.step_losses.append(loss.item())
-            bar.set_postfix(loss=f"{loss.item():.4f}")
+            history.step_losses.append(loss_value)
+            if not bar.disable:
+                bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
             for cb in callbacks:
-                cb("step", {"epoch": epoch, "step": step, "loss": loss.item()})
+                cb("step", {"epoch": epoch, "step": step, "loss": loss_value})
             if checkpoint_every and step % checkpoint_every == 0:
                 save(epoch, i + 1, (loss_sum, seen))
 

@@ -66,3 +66,15 @@ def test_bucketing_cuts_padding_on_imdb_like_lengths():
 def test_padding_fraction_by_hand():
     assert padding_fraction([[0, 1]], [3, 1]) == pytest.approx(2 / 6)
     assert padding_fraction([], []) == 0.0
+
+
+def test_bucketed_loader_yields_padded_batches_covering_everything():
+    from bigtext_lite.data.batching import bucketed_loader
+
+    seqs = [torch.arange(1, n + 1) for n in [3, 9, 1, 4, 7, 2, 8]]
+    loader = bucketed_loader(seqs, list(range(7)), batch_size=3, pad_id=0, shuffle=False)
+    seen = []
+    for ids, lengths, labels in loader:
+        assert ids.shape == (len(labels), int(lengths.max()))
+        seen += labels.tolist()
+    assert sorted(seen) == list(range(7))

@@ -86,3 +86,11 @@ def test_vocab_save_load_round_trip(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="bad.json is not a vocabulary"):
         Vocab.load(tmp_path / "bad.json")
+
+
+def test_numericalize_truncates_and_never_returns_empty():
+    from bigtext_lite.data.text import numericalize
+
+    vocab = make_vocab()
+    out = numericalize(["a c b zebra", "", "a a a a"], vocab, tokenizer=str.split, max_len=3)
+    assert [t.tolist() for t in out] == [[2, 3, 4], [0], [2, 2, 2]]

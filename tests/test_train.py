@@ -159,7 +159,7 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch):
         def forward(self, *a):
             raise RuntimeError("no compiler here")
 
-    monkeypatch.setattr(torch, "compile", lambda model: Broken())
+    monkeypatch.setattr(torch, "compile", lambda model, **kw: Broken())
     torch.manual_seed(0)
     model = torch.nn.Linear(10, 2)
     with pytest.warns(UserWarning, match="torch.compile failed .*no compiler here.*training eagerly"):

@@ -8,12 +8,12 @@ Walkthrough: notebooks/03_text_pipeline.ipynb, "Batching".
 
 from __future__ import annotations
 
-import math
+from functools import partial
 from typing import Iterator, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import DataLoader, Sampler
 
 
 def pad_collate(batch: Sequence[tuple[torch.Tensor, int]], pad_id: int):
@@ -90,3 +90,15 @@ def padding_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -
         real += int(lens.sum())
         padded += int(lens.max()) * len(lens)
     return 1 - real / padded if padded else 0.0
+
+
+def bucketed_loader(seqs: Sequence[torch.Tensor], labels: Sequence[int], batch_size: int, pad_id: int,
+                    shuffle: bool = True, seed: int = 0, **kwargs) -> DataLoader:
+    """A DataLoader of (ids, lengths, labels) batches from length-bucketed samples.
+
+    With ``shuffle=False`` the batches are still length-sorted within each pool,
+    which is what evaluation wants (less padding, same results).
+    """
+    pairs = list(zip(seqs, labels))
+    sampler = BucketBatchSampler([len(s) for s in seqs], batch_size, shuffle=shuffle, seed=seed)
+    return DataLoader(pairs, batch_sampler=sampler, collate_fn=partial(pad_collate, pad_id=pad_id), **kwargs)

@@ -130,3 +130,17 @@ class Vocab:
 
     def __repr__(self) -> str:
         return f"Vocab(size={len(self)}, first={self.itos[:6]})"
+
+
+def numericalize(texts: Sequence[str], vocab: Vocab, tokenizer=basic_english,
+                 max_len: int | None = None) -> list[torch.Tensor]:
+    """Tokenise and look up every text; keep the first ``max_len`` tokens if given.
+
+    An empty text (no tokens) becomes a single ``<unk>`` so every sequence has a
+    length of at least one, as packing and averaging need.
+    """
+    out = []
+    for text in texts:
+        tokens = tokenizer(text)[:max_len] or [vocab.default_token or vocab.itos[0]]
+        out.append(vocab.encode(tokens))
+    return out
