@@ -1,0 +1,157 @@
+"""fastText from scratch: hashing parity with the official package, training, I/O, bad input."""
+
+from __future__ import annotations
+
+import random
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from bigtext_lite.models import fasttext as ft
+
+WORDS = ["good", "great", "fun", "bad", "awful", "dull", "the", "movie", "plot", "café", "naïve",
+         "日本", "🎬", "x"]
+
+
+def toy_examples(n=400, seed=0):
+    rng = random.Random(seed)
+    pos, neg, filler = WORDS[:3], WORDS[3:6], WORDS[6:]
+    out = []
+    for _ in range(n):
+        label = rng.choice(["__label__pos", "__label__neg"])
+        words = [rng.choice(pos if label.endswith("pos") else neg)] + rng.sample(filler, 4)
+        rng.shuffle(words)
+        out.append(([label], words))
+    return out
+
+
+def test_fnv1a_known_values_and_sign_extension():
+    assert ft.fasttext_hash("") == 2166136261
+    assert ft.fasttext_hash("a") == 0xE40C292C  # the published 32-bit FNV-1a of "a"
+
+    def naive(token):  # FNV-1a over unsigned bytes
+        h = 2166136261
+        for b in token.encode():
+            h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+        return h
+
+    assert ft.fasttext_hash("movie") == naive("movie")  # ASCII: identical
+    assert ft.fasttext_hash("café") != naive("café")  # bytes >= 0x80 are sign-extended
+
+
+def test_vectorised_features_equal_the_reference_ngram_code():
+    examples = toy_examples(50)
+    d = ft.Dictionary.build(examples, word_ngrams=3, bucket=997)
+    many = d.features_many([toks for _, toks in examples])
+    for (_, toks), got in zip(examples, many):
+        tokens = toks + [ft.EOS]
+        words = [d.word_id[t] for t in tokens if t in d.word_id]
+        grams = [len(d.words) + b for b in ft.ngram_buckets([ft.fasttext_hash(t) for t in tokens], 3, 997)]
+        assert sorted(got.tolist()) == sorted(words + grams)
+        assert sorted(d.features(toks).tolist()) == sorted(words + grams)
+
+
+def test_hash_parity_with_official_fasttext(tmp_path):
+    """Same tokens, same n-grams, same buckets: our features index the official
+    model's input matrix to give exactly its sentence vector."""
+    fasttext = pytest.importorskip("fasttext")
+    examples = toy_examples(300)
+    path = ft.write_file(tmp_path / "train.txt", [t for _, t in examples], [l for l, _ in examples])
+    official = fasttext.train_supervised(str(path), wordNgrams=3, bucket=5003, dim=8, epoch=5, verbose=0,
+                                         thread=1)
+    ours = ft.Dictionary.build(examples, word_ngrams=3, bucket=5003)
+    matrix = official.get_input_matrix()
+    nwords = len(official.words)
+    assert sorted(official.words) == sorted(ours.words)
+    texts = [["café", "naïve", "日本", "🎬", "unseen-wörd", "plot"], ["the", "movie"], ["x"], []]
+    for tokens in texts:
+        ids = [official.get_word_id(ours.words[i]) if i < len(ours.words) else nwords + i - len(ours.words)
+               for i in ours.features(tokens)]
+        ours_vec = matrix[ids].mean(0)
+        np.testing.assert_allclose(ours_vec, official.get_sentence_vector(" ".join(tokens)), atol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "hs", "ns"])
+def test_training_learns_the_toy_task(loss):
+    train, test = toy_examples(600, seed=1), toy_examples(200, seed=2)
+    clf = ft.train_supervised(train, lr=0.5, dim=16, epoch=5, wordNgrams=2, bucket=10_000, loss=loss,
+                              verbose=False)
+    n, precision, recall = clf.test(test)
+    assert n == 200 and precision == recall and precision > 0.95
+
+
+def test_hs_probabilities_sum_to_one_over_labels():
+    counts = [50, 30, 10, 5, 3, 2]
+    model = ft.FastText(100, len(counts), 8, "hs", counts)
+    torch.nn.init.normal_(model.output)
+    hidden = torch.randn(4, 8)
+    torch.testing.assert_close(model.log_probs(hidden).exp().sum(-1), torch.ones(4))
+
+
+def test_one_vs_all_predicts_several_labels():
+    rng = random.Random(0)
+    examples = []
+    for _ in range(600):
+        labels = [l for l, w in [("__label__a", "apple"), ("__label__b", "banana")] if rng.random() < 0.5]
+        words = [w for l, w in [("__label__a", "apple"), ("__label__b", "banana")] if l in labels]
+        examples.append((labels or ["__label__none"], words + rng.sample(WORDS, 3)))
+    clf = ft.train_supervised(examples, lr=0.5, dim=8, epoch=10, loss="ova", verbose=False)
+    labels, probs = clf.predict("apple banana the movie", k=3, threshold=0.5)
+    assert set(labels) == {"__label__a", "__label__b"} and min(probs) > 0.5
+
+
+def test_predict_save_load_round_trip(tmp_path):
+    clf = ft.train_supervised(toy_examples(300), lr=0.5, dim=8, epoch=3, wordNgrams=2, bucket=1000,
+                              verbose=False)
+    labels, probs = clf.predict("great fun movie", k=2)
+    assert labels[0] == "__label__pos" and probs[0] > probs[1] and abs(sum(probs) - 1) < 1e-5
+    clf.save(tmp_path / "model.pt")
+    loaded = ft.FastTextClassifier.load(tmp_path / "model.pt")
+    assert loaded.predict("great fun movie", k=2) == (labels, probs)
+    assert loaded.predict(["awful", "plot"])[0] == ["__label__neg"]
+
+
+def test_lines_without_labels_are_skipped_with_a_warning(tmp_path):
+    path = tmp_path / "train.txt"
+    lines = [f"{' '.join(l)} {' '.join(t)}" for l, t in toy_examples(100)]
+    lines[3] = "no label on this line"
+    lines[7] = ""
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"2 of 100 lines have no label and were skipped \(lines \[4, 8\]\)"):
+        ft.train_supervised(str(path), epoch=1, verbose=False)
+
+
+def test_unseen_labels_in_test_are_dropped_with_a_warning():
+    clf = ft.train_supervised(toy_examples(200), lr=0.5, epoch=2, verbose=False)
+    data = [(["__label__pos"], ["great"]), (["__label__meh"], ["plot"]), (["__label__neg", "__label__meh"], ["bad"])]
+    with pytest.warns(UserWarning, match=r"2 gold labels never seen in training were dropped: \['__label__meh'\]"):
+        n, precision, recall = clf.test(data)
+    assert n == 2  # the line with only an unseen label is skipped, as fastText does
+
+
+def test_empty_and_unknown_texts_get_the_prior():
+    clf = ft.train_supervised(toy_examples(200), lr=0.5, epoch=2, verbose=False)
+    empty, unknown = clf.predict("", k=2), clf.predict("zzz qqq", k=2)
+    assert empty == unknown and len(empty[0]) == 2  # both are just </s>
+
+
+def test_non_utf8_names_line_and_byte(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"__label__pos good film\n__label__neg caf\xe9 awful\n")
+    with pytest.raises(ValueError, match=r"bad.txt, line 2, byte 17: not valid UTF-8"):
+        ft.read_file(path)
+    assert ft.read_file(path, encoding_errors="replace")[1] == (["__label__neg"], ["caf\ufffd", "awful"])
+
+
+def test_no_labels_at_all_and_bad_loss_are_refused():
+    with pytest.raises(ValueError, match="no line has a label"):
+        ft.Dictionary.build([([], ["a", "b"])])
+    with pytest.raises(ValueError, match="loss must be"):
+        ft.FastText(10, 2, 4, loss="hinge")
+
+
+def test_hogwild_threads_train_a_shared_model():
+    clf = ft.train_supervised(toy_examples(600, seed=3), lr=0.5, dim=8, epoch=4, thread=2, verbose=False)
+    assert clf.test(toy_examples(200, seed=4))[1] > 0.95
