@@ -56,11 +56,10 @@ def test_vectorised_features_equal_the_reference_ngram_code():
 def test_hash_parity_with_official_fasttext(tmp_path):
     """Same tokens, same n-grams, same buckets: our features index the official
     model's input matrix to give exactly its sentence vector."""
-    fasttext = pytest.importorskip("fasttext")
+    pytest.importorskip("fasttext")
     examples = toy_examples(300)
     path = ft.write_file(tmp_path / "train.txt", [t for _, t in examples], [l for l, _ in examples])
-    official = fasttext.train_supervised(str(path), wordNgrams=3, bucket=5003, dim=8, epoch=5, verbose=0,
-                                         thread=1)
+    official, _ = ft.train_official(path, wordNgrams=3, bucket=5003, dim=8, epoch=5, verbose=0, thread=1)
     ours = ft.Dictionary.build(examples, word_ngrams=3, bucket=5003)
     matrix = official.get_input_matrix()
     nwords = len(official.words)

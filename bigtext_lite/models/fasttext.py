@@ -26,7 +26,11 @@ Walkthrough: notebooks/04_fasttext.ipynb.
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from collections import Counter
@@ -506,3 +510,63 @@ def train_supervised(data, lr: float = 0.1, dim: int = 100, epoch: int = 5, minC
               f"features {prep_s:.1f} s, training {train_s:.1f} s "
               f"({classifier.stats['words_per_s'] / 1e6:.2f}M words/s, {thread} thread(s))")
     return classifier
+
+
+_OFFICIAL_TRAIN = """
+import json, sys, time
+import fasttext
+kwargs = json.loads(sys.argv[2])
+start = time.perf_counter()
+model = fasttext.train_supervised(sys.argv[1], **kwargs)
+seconds = time.perf_counter() - start
+model.save_model(sys.argv[3])
+print(seconds)
+"""
+
+
+def train_official(path: str | Path, retries: int = 3, **kwargs):
+    """Train with the official ``fasttext.train_supervised`` (package
+    ``fasttext-numpy2``) in a fresh Python process; return (model, seconds).
+
+    Why a subprocess: inside a process that has already run PyTorch or another
+    fastText training, the official bindings often stop with "Encountered NaN"
+    on settings that train fine in a fresh process (seen here on IMDB: 0 failures
+    in fresh processes, repeated failures after other work in the same one).
+    ``seconds`` is the official training call alone, timed inside that process.
+    A NaN there too is retried ``retries`` times, then reported.
+    """
+    import fasttext
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "model.bin"
+        for attempt in range(1, retries + 1):
+            done = subprocess.run([sys.executable, "-c", _OFFICIAL_TRAIN, str(path), json.dumps(kwargs), str(out)],
+                                  capture_output=True, text=True)
+            if done.returncode == 0:
+                seconds = float(done.stdout.strip().splitlines()[-1])
+                return fasttext.load_model(str(out)), seconds
+            if "NaN" not in done.stderr or attempt == retries:
+                raise RuntimeError(f"official fastText failed: {done.stderr.strip()[-1500:]}")
+
+
+def write_imdb(folder: str | Path, target: str = "polarity", max_train: int | None = None,
+               max_test: int | None = None, seed: int = 0) -> tuple[Path, Path]:
+    """Write IMDB train and test files in fastText's format, tokenised with
+    ``basic_english``, the training lines shuffled (fastText reads a file in order,
+    and IMDB's is sorted by label). ``target``: ``"polarity"`` (pos / neg) or
+    ``"rating"`` (the 8 star ratings 1-4 and 7-10)."""
+    from bigtext_lite.data import basic_english, load_imdb
+
+    if target not in ("polarity", "rating"):
+        raise ValueError(f"target must be 'polarity' or 'rating', got {target!r}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for split, limit in (("train", max_train), ("test", max_test)):
+        reviews = load_imdb(split).sample(limit, seed=seed)
+        order = np.random.default_rng(seed).permutation(len(reviews))
+        labels = [("pos" if reviews.labels[i] == 1 else "neg") if target == "polarity"
+                  else str(reviews.ratings[i]) for i in order]
+        paths.append(write_file(folder / f"imdb_{target}_{split}.txt",
+                                (basic_english(reviews.texts[i]) for i in order), labels))
+    return paths[0], paths[1]
