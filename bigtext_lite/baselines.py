@@ -73,17 +73,21 @@ def _vectorizer(kind: str, min_df: int):
     return CountVectorizer(binary=True, **common)  # NBSVM uses binarised counts
 
 
+def _fit_features(kind: str, texts, y, min_df: int):
+    """Fit the vectoriser (and NB-LR's ratio r) on ``texts``; return (vectoriser, X, r)."""
+    vec = _vectorizer(kind, min_df)
+    X = vec.fit_transform(texts)
+    scale = nb_log_count_ratio(X, y) if kind == "nb" else None
+    return vec, (X.multiply(scale).tocsr() if scale is not None else X), scale
+
+
 def _fit(name, kind, train_texts, train_y, valid_texts, valid_y, Cs, min_df):
     """Choose C on the validation split, then refit on train + validation with it."""
     from sklearn.linear_model import LogisticRegression
 
     train_y, valid_y = np.asarray(train_y), np.asarray(valid_y)
-    vec = _vectorizer(kind, min_df)
-    X_train, X_valid = vec.fit_transform(train_texts), None
-    scale = nb_log_count_ratio(X_train, train_y) if kind == "nb" else None
-    X_train = X_train.multiply(scale).tocsr() if scale is not None else X_train
-    X_valid = vec.transform(valid_texts)
-    X_valid = X_valid.multiply(scale).tocsr() if scale is not None else X_valid
+    vec, X_train, scale = _fit_features(kind, train_texts, train_y, min_df)
+    X_valid = Baseline(name, vec, None, 0.0, scale=scale).features(valid_texts)
     scores = {}
     for C in Cs:
         model = LogisticRegression(C=C, max_iter=1000, solver="liblinear")
@@ -91,11 +95,8 @@ def _fit(name, kind, train_texts, train_y, valid_texts, valid_y, Cs, min_df):
     best = max(Cs, key=lambda c: (scores[c], -c))  # ties: the stronger regularisation
     # Refit on all labelled training reviews with the chosen C (the test set stays unseen).
     t0 = time.perf_counter()
-    all_texts, all_y = list(train_texts) + list(valid_texts), np.concatenate([train_y, valid_y])
-    vec = _vectorizer(kind, min_df)
-    X = vec.fit_transform(all_texts)
-    scale = nb_log_count_ratio(X, all_y) if kind == "nb" else None
-    X = X.multiply(scale).tocsr() if scale is not None else X
+    all_y = np.concatenate([train_y, valid_y])
+    vec, X, scale = _fit_features(kind, list(train_texts) + list(valid_texts), all_y, min_df)
     model = LogisticRegression(C=best, max_iter=1000, solver="liblinear").fit(X, all_y)
     return Baseline(name, vec, model, best, scores, time.perf_counter() - t0, scale)
 
