@@ -50,12 +50,3 @@ def train_step_time(model, batches, device, amp: str | None = None, compile: boo
     sync(device)
     t2 = time.perf_counter()
     return {"step_s": (t2 - t1) / max(1, len(batches) - warmup), "first_steps_s": t1 - t0}
-
-
-def timed(fn, *args, **kwargs):
-    """(result, seconds) of one call."""
-    t0 = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t0
-
-

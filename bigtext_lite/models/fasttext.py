@@ -74,24 +74,6 @@ def ngram_buckets(word_hashes: Sequence[int], n: int, bucket: int) -> list[int]:
     return out
 
 
-def _ngram_buckets_np(signed_hashes: np.ndarray, n: int, bucket: int) -> np.ndarray:
-    """Vectorised :func:`ngram_buckets` for one line, from the hashes as signed int32
-    values in an int64 array (uint64 arithmetic wraps like C++'s)."""
-    signed = np.ascontiguousarray(signed_hashes, dtype=np.int64).view(np.uint64)
-    parts, h = [], signed.copy()
-    with np.errstate(over="ignore"):
-        for k in range(1, n):
-            if len(signed) <= k:
-                break
-            h = h[:-1] * np.uint64(116049371) + signed[k:]
-            parts.append(h)
-    if not parts:
-        return np.empty(0, dtype=np.int64)
-    # Grouped by n rather than by start position: the order of features does not
-    # change their mean, and this keeps the work vectorised.
-    return (np.concatenate(parts) % np.uint64(bucket)).astype(np.int64)
-
-
 # --- reading the official training format ---------------------------------------------
 
 def parse_line(line: str, label_prefix: str = LABEL_PREFIX) -> tuple[list[str], list[str]]:
@@ -176,15 +158,11 @@ class Dictionary:
         """Feature ids of one text: known words and ``</s>``, then n-gram buckets
         (offset by the number of words). Unknown words add no word feature but do
         take part in n-grams, as in fastText."""
-        pairs = np.array([self._lookup(t) for t in list(tokens) + [EOS]], dtype=np.int64)  # (T + 1, 2)
-        ids = pairs[pairs[:, 0] >= 0, 0]
-        if self.word_ngrams <= 1:
-            return ids
-        grams = _ngram_buckets_np(pairs[:, 1], self.word_ngrams, self.bucket) + len(self.words)
-        return np.concatenate([ids, grams])
+        return self.features_many([tokens])[0]
 
     def features_many(self, token_lists) -> list[np.ndarray]:
-        """:meth:`features` for many texts at once, vectorised over the whole corpus."""
+        """:meth:`features` for many texts at once, vectorised over all their tokens
+        (64-bit unsigned arithmetic wraps exactly like the C++ code's)."""
         token_lists = [list(t) + [EOS] for t in token_lists]
         lengths = np.array([len(t) for t in token_lists])
         # C-level loops (dict.fromkeys, map) over 7 million tokens: a Python
@@ -346,7 +324,7 @@ class FastTextClassifier:
         return self.dictionary.labels
 
     def _batch(self, token_lists, device):
-        feats = [self.dictionary.features(t) for t in token_lists]
+        feats = self.dictionary.features_many(token_lists)
         ids = torch.from_numpy(np.concatenate(feats) if feats else np.empty(0, np.int64)).to(device)
         offsets = torch.tensor([0] + [len(f) for f in feats[:-1]], device=device).cumsum(0)
         return ids, offsets
