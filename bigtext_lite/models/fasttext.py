@@ -45,6 +45,7 @@ from torch import nn
 
 from bigtext_lite import checkpoint as ckpt
 from bigtext_lite.formulas import huffman_codes
+from bigtext_lite.train import fit  # imported here, before any fork: Hogwild workers inherit it
 
 EOS = "</s>"
 LABEL_PREFIX = "__label__"
@@ -383,17 +384,26 @@ class FastTextClassifier:
         return cls(dictionary, model.to(device), args)
 
 
-class _Examples(torch.utils.data.Dataset):
-    """Featurised examples; a batch is (feature ids, offsets, targets)."""
+class _Batches:
+    """Shuffled batches of (feature ids, offsets, targets), one pass per iteration.
 
-    def __init__(self, feats: list[np.ndarray], labels: list[list[int]], num_labels: int, multi: bool):
+    A plain iterable rather than a DataLoader: at 8 examples per step the
+    DataLoader's per-batch machinery costs as much as the step itself. The order
+    is drawn from torch's global generator, so ``fit`` can rebuild it on resume.
+    """
+
+    def __init__(self, feats: list[np.ndarray], labels: list[list[int]], num_labels: int, multi: bool,
+                 batch_size: int):
         self.feats, self.labels, self.num_labels, self.multi = feats, labels, num_labels, multi
+        self.batch_size = batch_size
 
     def __len__(self):
-        return len(self.feats)
+        return -(-len(self.feats) // self.batch_size)
 
-    def __getitem__(self, i):
-        return i
+    def __iter__(self):
+        order = torch.randperm(len(self.feats)).tolist()
+        for start in range(0, len(order), self.batch_size):
+            yield self.collate(order[start:start + self.batch_size])
 
     def collate(self, indices):
         feats = [self.feats[i] for i in indices]
@@ -412,14 +422,10 @@ class _Examples(torch.utils.data.Dataset):
 def _train_worker(model, feats, labels, args: Args, multi: bool, seed: int, num_threads: int,
                   verbose: bool, fit_kwargs: dict) -> None:
     """Train ``model`` on one shard with :func:`bigtext_lite.train.fit` (one Hogwild worker)."""
-    from bigtext_lite.train import fit  # train imports the data modules; keep import order simple
-
     torch.set_num_threads(num_threads)
     torch.manual_seed(seed)
     np.random.seed(seed)
-    data_set = _Examples(feats, labels, model.num_labels, multi)
-    loader = torch.utils.data.DataLoader(data_set, batch_size=args.batch_size, shuffle=True,
-                                         collate_fn=data_set.collate)
+    loader = _Batches(feats, labels, model.num_labels, multi, args.batch_size)
     optimizer = SparseSGD(model.parameters(), lr=args.lr)
     total = args.epoch * len(loader)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1 - step / total))
