@@ -195,6 +195,11 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
             "partial": list(partial),
         }, path)
 
+    def compute_loss(run, batch):
+        with autocast(device, amp):
+            logits, y = forward(run, batch)
+            return y, loss_fn(logits.float(), y)
+
     model.train()
     for epoch in range(start_epoch, num_epochs):
         for holder in (getattr(train_loader, "sampler", None), getattr(train_loader, "batch_sampler", None)):
@@ -224,18 +229,14 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
             sync = net.no_sync() if not last_in_group and hasattr(net, "no_sync") else nullcontext()
             with sync:
                 try:
-                    with autocast(device, amp):
-                        logits, y = forward(run, batch)
-                        loss = loss_fn(logits.float(), y)
+                    y, loss = compute_loss(run, batch)
                     compiled_ok = True
                 except Exception as err:
                     if compiled_ok:
                         raise
                     warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); training eagerly")
                     run, compiled_ok = net, True
-                    with autocast(device, amp):
-                        logits, y = forward(run, batch)
-                        loss = loss_fn(logits.float(), y)
+                    y, loss = compute_loss(run, batch)
                 loss_value = loss.item()  # one host sync per batch, reused below
                 if not math.isfinite(loss_value):
                     last = f"; the last good checkpoint is {path}" if path and path.exists() else ""

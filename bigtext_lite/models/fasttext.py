@@ -313,6 +313,13 @@ class Args:
     seed: int = 0
 
 
+def _flatten(feats: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """EmbeddingBag's input: all feature ids in one tensor, and where each text starts."""
+    ids = torch.from_numpy(np.concatenate(feats) if feats else np.empty(0, np.int64))
+    offsets = torch.from_numpy(np.cumsum([0] + [len(f) for f in feats[:-1]], dtype=np.int64))
+    return ids, offsets
+
+
 class FastTextClassifier:
     """A trained model with its dictionary: ``predict``, ``test``, ``save``, ``load``."""
 
@@ -325,10 +332,8 @@ class FastTextClassifier:
         return self.dictionary.labels
 
     def _batch(self, token_lists, device):
-        feats = self.dictionary.features_many(token_lists)
-        ids = torch.from_numpy(np.concatenate(feats) if feats else np.empty(0, np.int64)).to(device)
-        offsets = torch.tensor([0] + [len(f) for f in feats[:-1]], device=device).cumsum(0)
-        return ids, offsets
+        ids, offsets = _flatten(self.dictionary.features_many(token_lists))
+        return ids.to(device), offsets.to(device)
 
     @torch.no_grad()
     def predict(self, text: str | Sequence[str], k: int = 1, threshold: float = 0.0):
@@ -406,9 +411,7 @@ class _Batches:
             yield self.collate(order[start:start + self.batch_size])
 
     def collate(self, indices):
-        feats = [self.feats[i] for i in indices]
-        ids = torch.from_numpy(np.concatenate(feats))
-        offsets = torch.from_numpy(np.cumsum([0] + [len(f) for f in feats[:-1]]))
+        ids, offsets = _flatten([self.feats[i] for i in indices])
         if self.multi:
             targets = torch.zeros(len(indices), self.num_labels)
             for row, i in enumerate(indices):
