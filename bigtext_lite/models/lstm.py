@@ -1,0 +1,162 @@
+"""An LSTM sentiment classifier, and everything needed to predict with it later.
+
+embedding -> dropout -> (bi)LSTM over packed sequences -> pooling -> dropout -> linear.
+
+Packing (``pack_padded_sequence``) is what keeps padding out of the recurrence:
+without it the forward direction's last state has read every padding token
+after the review, and the backward direction starts on padding. ``packed=False``
+keeps that naive behaviour on purpose, so the chapter can measure it.
+
+Walkthrough: notebooks/06_lstm.ipynb.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from bigtext_lite import checkpoint as ckpt
+from bigtext_lite.data.batching import pad_collate
+from bigtext_lite.data.text import Vocab, basic_english, numericalize
+
+POOLINGS = ("last", "max", "mean")
+
+
+class LSTMClassifier(nn.Module):
+    """logits for a batch of padded token ids ``(B, T)`` with true ``lengths`` ``(B,)``.
+
+    pooling: "last" (final hidden state of each direction, concatenated), or
+        "max" / "mean" over the time steps of the real tokens.
+    embeddings: optional ``(vocab_size, embed_dim)`` tensor to start from
+        (pretrained vectors); ``freeze`` keeps it fixed.
+    """
+
+    def __init__(self, vocab_size: int, num_classes: int = 2, pad_id: int = 0, embed_dim: int = 128,
+                 hidden: int = 128, layers: int = 1, bidirectional: bool = True, dropout: float = 0.5,
+                 pooling: str = "last", packed: bool = True, rnn: str = "lstm",
+                 embeddings: torch.Tensor | None = None, freeze: bool = False):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        if rnn not in ("lstm", "gru"):
+            raise ValueError(f"rnn must be 'lstm' or 'gru', got {rnn!r}")
+        # Everything needed to rebuild the model: saved next to its weights.
+        self.config = dict(vocab_size=vocab_size, num_classes=num_classes, pad_id=pad_id,
+                           embed_dim=embed_dim, hidden=hidden, layers=layers,
+                           bidirectional=bidirectional, dropout=dropout, pooling=pooling,
+                           packed=packed, rnn=rnn)
+        self.pooling, self.packed = pooling, packed
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
+        if embeddings is not None:
+            if tuple(embeddings.shape) != (vocab_size, embed_dim):
+                raise ValueError(f"embeddings have shape {tuple(embeddings.shape)}, "
+                                 f"expected ({vocab_size}, {embed_dim})")
+            self.embedding.weight.data.copy_(embeddings)
+        self.embedding.weight.requires_grad_(not freeze)
+        cell = nn.LSTM if rnn == "lstm" else nn.GRU
+        self.rnn = cell(embed_dim, hidden, num_layers=layers, batch_first=True,
+                        bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0)
+        self.dropout = nn.Dropout(dropout)
+        directions = 2 if bidirectional else 1
+        self.out = nn.Linear(hidden * directions, num_classes)
+
+    def freeze_embeddings(self, frozen: bool = True) -> None:
+        """For "freeze for k epochs, then fine-tune": flip between the two."""
+        self.embedding.weight.requires_grad_(not frozen)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(self.embedding(ids))  # (B, T, E)
+        if self.packed:
+            # Lengths must live on the CPU; enforce_sorted=False sorts (and unsorts) for us.
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            out, h = self.rnn(packed)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
+        else:
+            out, h = self.rnn(x)  # the recurrence runs over the padding too
+        h = h[0] if isinstance(h, tuple) else h  # LSTM returns (h, c), GRU returns h
+        if self.pooling == "last":
+            # h: (layers * directions, B, H); the last layer's directions are at the end.
+            k = 2 if self.rnn.bidirectional else 1
+            pooled = torch.cat(list(h[-k:]), dim=-1)
+        else:
+            mask = (torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths.to(ids.device)[:, None])
+            mask = mask.unsqueeze(-1)  # (B, T, 1)
+            if self.pooling == "max":
+                pooled = out.masked_fill(~mask, float("-inf")).max(dim=1).values
+            else:
+                pooled = (out * mask).sum(dim=1) / lengths.to(out.device).clamp(min=1)[:, None].to(out.dtype)
+        return self.out(self.dropout(pooled))
+
+
+# --- saving and predicting: one folder holds the model, its vocabulary and config ---
+
+MODEL_FILE, VOCAB_FILE, CONFIG_FILE = "model.pt", "vocab.json", "config.json"
+
+
+def save(model: LSTMClassifier, vocab: Vocab, folder: str | Path,
+         labels: Sequence[str] = ("neg", "pos"), max_len: int | None = None) -> Path:
+    """Write everything :func:`load` needs to predict on raw text into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model = ckpt.unwrap(model)
+    if len(labels) != model.config["num_classes"]:
+        raise ValueError(f"{len(labels)} labels given for a model with {model.config['num_classes']} classes")
+    ckpt.save_atomic(model.state_dict(), folder / MODEL_FILE)
+    vocab.save(folder / VOCAB_FILE)
+    meta = {"model": model.config, "labels": list(labels), "max_len": max_len, "tokenizer": "basic_english"}
+    tmp = folder / f".{CONFIG_FILE}.tmp"
+    tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    os.replace(tmp, folder / CONFIG_FILE)  # the config goes last: its presence means "complete"
+    return folder
+
+
+class Predictor:
+    """Raw text in, (label, probability) out: tokenise, numericalise, batch, run."""
+
+    def __init__(self, model: LSTMClassifier, vocab: Vocab, labels: Sequence[str],
+                 max_len: int | None = None):
+        self.model, self.vocab, self.labels, self.max_len = model.eval(), vocab, list(labels), max_len
+
+    @torch.no_grad()
+    def probabilities(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
+        """(N, classes) class probabilities for ``texts``, in their order."""
+        if isinstance(texts, str):
+            raise TypeError("probabilities() takes a list of texts; wrap a single text in a list")
+        device = next(self.model.parameters()).device
+        seqs = numericalize(texts, self.vocab, basic_english, self.max_len)
+        out = []
+        for start in range(0, len(seqs), batch_size):
+            chunk = [(s, 0) for s in seqs[start:start + batch_size]]
+            ids, lengths, _ = pad_collate(chunk, self.model.config["pad_id"])
+            out.append(self.model(ids.to(device), lengths).float().softmax(-1).cpu())
+        return torch.cat(out) if out else torch.empty(0, len(self.labels))
+
+    def predict(self, texts: str | Sequence[str]):
+        """``predict("great film")`` -> ("pos", 0.97); a list gives a list of pairs."""
+        single = isinstance(texts, str)
+        probs = self.probabilities([texts] if single else list(texts))
+        best = probs.max(dim=-1)
+        pairs = [(self.labels[i], p) for i, p in zip(best.indices.tolist(), best.values.tolist())]
+        return pairs[0] if single else pairs
+
+
+def load(folder: str | Path, device: str | torch.device = "cpu") -> Predictor:
+    """Rebuild a :class:`Predictor` from a folder written by :func:`save`."""
+    folder = Path(folder)
+    missing = [name for name in (CONFIG_FILE, VOCAB_FILE, MODEL_FILE) if not (folder / name).exists()]
+    if missing:
+        raise FileNotFoundError(f"{folder} is not a saved LSTM classifier: missing {', '.join(missing)}")
+    meta = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    vocab = Vocab.load(folder / VOCAB_FILE)
+    model = LSTMClassifier(**meta["model"])
+    if len(vocab) != model.config["vocab_size"]:
+        raise ValueError(f"{folder}: the vocabulary has {len(vocab)} tokens but the model expects "
+                         f"{model.config['vocab_size']}")
+    ckpt.load_model_state(model, ckpt.load(folder / MODEL_FILE), str(folder / MODEL_FILE))
+    return Predictor(model.to(device), vocab, meta["labels"], meta.get("max_len"))
