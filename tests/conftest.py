@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bigtext_lite.data import imdb
 from bigtext_lite.data.fetch import Source
 
 # (path inside aclImdb/, text): two reviews per labelled folder, three unlabelled.
@@ -112,3 +113,18 @@ def http_server(tiny_archive):
 def source_for(base_url: str, archive: Path, sha256: str | None = None) -> Source:
     return Source(filename="aclImdb_v1.tar.gz", urls=(f"{base_url}/{archive.name}",),
                   sha256=sha256 or sha256_of(archive))
+
+
+@pytest.fixture
+def real_root(isolated_dirs, monkeypatch):
+    """The real IMDB (BIGTEXT_DATA, else ../shared/data), with the caller's cache
+    so the parse is shared with the notebooks."""
+    real = isolated_dirs["BIGTEXT_DATA"] or str(Path(__file__).resolve().parents[2] / "shared" / "data")
+    if imdb.find_imdb(Path(real)) is None:
+        pytest.skip(f"the real IMDB archive is not under {real}")
+    monkeypatch.setenv("BIGTEXT_DATA", real)
+    if isolated_dirs["BIGTEXT_CACHE"]:
+        monkeypatch.setenv("BIGTEXT_CACHE", isolated_dirs["BIGTEXT_CACHE"])
+    else:
+        monkeypatch.delenv("BIGTEXT_CACHE")
+    return Path(real)

