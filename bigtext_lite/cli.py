@@ -2,6 +2,7 @@
 
     bigtext data            where IMDB is found (downloading it if needed) and its sizes
     bigtext info            profile, device, versions: what a run would use
+    bigtext run CHAPTER     reproduce a chapter's headline numbers into results/CHAPTER-PROFILE.json
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ def _info(args) -> int:
     return 0
 
 
+def _run(args) -> int:
+    from bigtext_lite.runs import run_chapter
+
+    out = run_chapter(args.chapter, args.profile, args.out)
+    print(f"wrote {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bigtext", description="The bigtext book's helpers.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -41,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     data.add_argument("--no-download", action="store_true", help="fail instead of downloading")
     data.set_defaults(func=_data)
     sub.add_parser("info", help="profile, device and locations").set_defaults(func=_info)
+    from bigtext_lite.runs import CHAPTERS
+
+    run = sub.add_parser("run", help="reproduce a chapter's headline numbers into results/")
+    run.add_argument("chapter", choices=sorted(CHAPTERS))
+    run.add_argument("--profile", choices=config.PROFILES, default=None,
+                     help="quick or full (default: BIGTEXT_PROFILE, else quick)")
+    run.add_argument("--out", default="results", help="folder for the JSON result (default: results)")
+    run.set_defaults(func=_run)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -504,16 +504,17 @@ import json, sys, time
 import fasttext
 kwargs = json.loads(sys.argv[2])
 start = time.perf_counter()
-model = fasttext.train_supervised(sys.argv[1], **kwargs)
+model = getattr(fasttext, sys.argv[4])(sys.argv[1], **kwargs)
 seconds = time.perf_counter() - start
 model.save_model(sys.argv[3])
 print(seconds)
 """
 
 
-def train_official(path: str | Path, retries: int = 3, **kwargs):
+def train_official(path: str | Path, retries: int = 3, function: str = "train_supervised", **kwargs):
     """Train with the official ``fasttext.train_supervised`` (package
     ``fasttext-numpy2``) in a fresh Python process; return (model, seconds).
+    ``function="train_unsupervised"`` trains word vectors instead.
 
     Why a subprocess: inside a process that has already run PyTorch or another
     fastText training, the official bindings often stop with "Encountered NaN"
@@ -527,7 +528,8 @@ def train_official(path: str | Path, retries: int = 3, **kwargs):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "model.bin"
         for attempt in range(1, retries + 1):
-            done = subprocess.run([sys.executable, "-c", _OFFICIAL_TRAIN, str(path), json.dumps(kwargs), str(out)],
+            done = subprocess.run([sys.executable, "-c", _OFFICIAL_TRAIN, str(path), json.dumps(kwargs), str(out),
+                                   function],
                                   capture_output=True, text=True)
             if done.returncode == 0:
                 seconds = float(done.stdout.strip().splitlines()[-1])
