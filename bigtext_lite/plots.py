@@ -30,3 +30,21 @@ def curves(history, title: str = "", step_losses: bool = True):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def confusion(matrix, labels=("neg", "pos"), title: str = "Confusion matrix", ax=None):
+    """A confusion matrix (rows: gold, columns: predicted) with counts and row shares."""
+    import numpy as np
+
+    matrix = np.asarray(matrix)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.6, 3.2))
+    shares = matrix / matrix.sum(axis=1, keepdims=True).clip(min=1)
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            ax.text(j, i, f"{matrix[i, j]:,}\n{shares[i, j]:.1%}", ha="center", va="center",
+                    color="white" if shares[i, j] > 0.5 else "black")
+    ax.set(xticks=range(len(labels)), yticks=range(len(labels)), xticklabels=labels, yticklabels=labels,
+           xlabel="predicted", ylabel="gold", title=title)
+    return ax

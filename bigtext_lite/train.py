@@ -117,6 +117,32 @@ def evaluate(model, loader, loss_fn=F.cross_entropy, forward=default_forward, de
     return {"loss": loss_sum / max(count, 1), "acc": correct / max(count, 1)}
 
 
+@torch.no_grad()
+def predict(model, loader, forward=default_forward, device=None, amp=None):
+    """Class probabilities for every example of ``loader``, in the dataset's order.
+
+    Returns (probs (N, C), targets (N,)) as CPU tensors. With a batch sampler
+    (e.g. length buckets) the batches come out of order; its index lists put
+    each row back where it belongs.
+    """
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    probs, targets = [], []
+    for batch in loader:
+        with autocast(device, amp):
+            logits, y = forward(model, to_device(batch, device))
+        probs.append(logits.float().softmax(-1).cpu())
+        targets.append(y.cpu())
+    model.train(was_training)
+    probs, targets = torch.cat(probs), torch.cat(targets)
+    sampler = getattr(loader, "batch_sampler", None)
+    if sampler is not None and hasattr(sampler, "lengths"):  # our BucketBatchSampler
+        order = torch.tensor([i for batch in sampler for i in batch])
+        probs[order], targets[order] = probs.clone(), targets.clone()
+    return probs, targets
+
+
 def _try_compile(model):
     if not hasattr(torch, "compile"):
         warnings.warn("this torch has no torch.compile; training eagerly")

@@ -230,3 +230,20 @@ def test_ddp_two_cpu_processes_match_one_process(tmp_path):
     two = _torchrun(2, tmp_path / "two.pt")
     for k in one:
         assert (one[k] - two[k]).abs().max() < 1e-6, k
+
+
+def test_predict_puts_bucketed_batches_back_in_dataset_order():
+    from bigtext_lite.data.batching import bucketed_loader
+    from bigtext_lite.models import BagOfEmbeddings
+    from bigtext_lite.train import predict
+
+    torch.manual_seed(0)
+    seqs = [torch.randint(2, 20, (n,)) for n in [5, 2, 9, 3, 7, 1, 4] * 10]
+    labels = [i % 2 for i in range(len(seqs))]
+    model = BagOfEmbeddings(20, 4, 2, pad_id=1)
+    loader = bucketed_loader(seqs, labels, 8, pad_id=1, shuffle=False)
+    assert [i for b in loader.batch_sampler for i in b] != list(range(len(seqs)))  # really reordered
+    probs, targets = predict(model, loader, device="cpu")
+    assert targets.tolist() == labels
+    expected = torch.cat([model(s[None], torch.tensor([len(s)])).softmax(-1) for s in seqs])
+    torch.testing.assert_close(probs, expected)
