@@ -28,6 +28,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 book: $(STAMP)
+	$(BIN)/python tools/render_results.py
 	$(BIN)/python tools/execute_missing.py
 	$(BIN)/jupyter-book build . --builder html
 	@echo "Open _build/html/index.html"

@@ -38,7 +38,19 @@ def _info(args) -> int:
 def _run(args) -> int:
     from bigtext_lite.runs import run_chapter
 
-    out = run_chapter(args.chapter, args.profile, args.out)
+    import json
+
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            print(f"--set takes KEY=VALUE, got {item!r}", file=sys.stderr)
+            return 2
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value  # a plain string
+    out = run_chapter(args.chapter, args.profile, args.out, overrides or None, args.tag)
     print(f"wrote {out}")
     return 0
 
@@ -57,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--profile", choices=config.PROFILES, default=None,
                      help="quick or full (default: BIGTEXT_PROFILE, else quick)")
     run.add_argument("--out", default="results", help="folder for the JSON result (default: results)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="change one setting, e.g. --set batch_size=256 (repeatable)")
+    run.add_argument("--tag", default=None, help="suffix of the result file, for runs with --set")
     run.set_defaults(func=_run)
     args = parser.parse_args(argv)
     return args.func(args)

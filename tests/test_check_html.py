@@ -23,3 +23,33 @@ def test_rendered_math_passes_and_raw_math_fails(tmp_path):
     assert check_html.main(str(tmp_path)) == 1
     (tmp_path / "bad.html").write_text("<html><body><p>inline $\\mathbf x$ left raw</p></body></html>")
     assert check_html.main(str(tmp_path)) == 1
+
+
+def test_results_page_is_rendered_from_the_committed_results():
+    """book/results.md must be what tools/render_results.py makes of results/*.json."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "tools/render_results.py", "--check"], cwd=root,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_results_page_shows_every_row_and_flags_a_cut_short_run(tmp_path):
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import render_results
+
+    run = {"chapter": "lstm", "profile": "quick", "complete": False, "device": "CPU (2 cores)", "torch": "2",
+           "date": "today", "git_commit": "abc", "train_size": 10, "test_size": 5, "best_config": "b",
+           "rows": [{"config": "a", "val_acc": 0.5, "test_acc": 0.51}, {"config": "b", "val_acc": 0.6, "test_acc": 0.61}]}
+    (tmp_path / "lstm-quick.json").write_text(json.dumps(run))
+    page = render_results.render(tmp_path)
+    assert "| a | 50.00 | 51.00 |" in page and "| b **best** | 60.00 | 61.00 |" in page
+    assert "cut short" in page and "commit `abc`" in page
+    assert "## BERT" not in page  # no results, no section

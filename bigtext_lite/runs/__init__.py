@@ -24,6 +24,14 @@ from bigtext_lite import config
 CHAPTERS = {"lstm": "bigtext_lite.runs.lstm", "bert": "bigtext_lite.runs.bert"}
 
 
+def with_overrides(settings: dict, overrides: dict | None) -> dict:
+    """``settings`` updated by ``overrides``; an unknown key is an error, not a silent no-op."""
+    unknown = sorted(set(overrides or {}) - set(settings))
+    if unknown:
+        raise ValueError(f"unknown settings {unknown}; known: {sorted(settings)}")
+    return {**settings, **(overrides or {})}
+
+
 def environment() -> dict:
     """Where a run happened: device, library versions, git commit, date."""
     dev = config.device()
@@ -43,25 +51,44 @@ def environment() -> dict:
     }
 
 
-def run_chapter(chapter: str, profile: str | None = None, out_dir: str | Path = "results") -> Path:
-    """Run one chapter's experiment under ``profile`` and write its JSON result."""
+def run_chapter(chapter: str, profile: str | None = None, out_dir: str | Path = "results",
+                overrides: dict | None = None, tag: str | None = None) -> Path:
+    """Run one chapter's experiment under ``profile`` and write its JSON result.
+
+    overrides: settings to change (e.g. ``{"batch_size": 256}``); the result
+        records them, and ``tag`` names the file ``<chapter>-<profile>-<tag>.json``.
+    """
     if chapter not in CHAPTERS:
         raise ValueError(f"unknown chapter {chapter!r}; choose one of {sorted(CHAPTERS)}")
     if profile is not None:
         os.environ["BIGTEXT_PROFILE"] = profile  # config.profile() reads it everywhere below
     profile = config.profile()
     start, env = time.perf_counter(), environment()
-    out = Path(out_dir) / f"{chapter}-{profile}.json"
+    out = Path(out_dir) / f"{chapter}-{profile}{'-' + tag if tag else ''}.json"
 
     def write(metrics: dict, complete: bool) -> None:
         # Written as the run goes (complete: false), so a run cut short keeps its rows.
-        result = {"chapter": chapter, "profile": profile, "complete": complete, **env,
+        result = {"chapter": chapter, "profile": profile, "tag": tag, "overrides": overrides or {},
+                  "complete": complete, **env,
                   "wall_seconds": round(time.perf_counter() - start, 1), **metrics}
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp")
         tmp.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
         os.replace(tmp, out)
 
-    metrics = importlib.import_module(CHAPTERS[chapter]).run(lambda partial: write(partial, False))
+    module = importlib.import_module(CHAPTERS[chapter])
+    metrics = module.run(lambda partial: write(partial, False), overrides=overrides)
     write(metrics, True)
     return out
+
+
+def load_result(chapter: str, profile: str = "full") -> dict | None:
+    """A published ``results/<chapter>-<profile>.json`` (from the repository's
+    ``results/`` folder, looked for from the current folder upwards), or None."""
+    here = Path.cwd().resolve()
+    for folder in [here, *here.parents, Path(__file__).resolve().parents[2]]:
+        path = folder / "results" / f"{chapter}-{profile}.json"
+        if path.exists():
+            return json.loads(path.read_text(encoding="utf-8"))
+    print(f"no results/{chapter}-{profile}.json here: `bigtext run {chapter} --profile {profile}` writes it")
+    return None

@@ -146,8 +146,10 @@ def throughput(checkpoint: str, batch_size: int = 32, seq_len: int = 256, steps:
     return {"batch_size": batch_size, "seq_len": seq_len, "dtype": amp or "fp32", "sequences_per_second": out}
 
 
-def run(save_partial=lambda result: None) -> dict:
-    s = settings()
+def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict:
+    from bigtext_lite.runs import with_overrides
+
+    s = with_overrides(settings(), overrides)
     data = prepare(s)
     out = {"settings": s, "train_size": len(data["train"][0]), "test_size": len(data["test"][0]),
            "tokenize_seconds": round(data["tokenize_seconds"], 1)}
