@@ -59,9 +59,11 @@ def render(results_dir: Path = ROOT / "results") -> str:
         if not chapter_runs:
             continue
         out += ["", f"## {title}", "", f"Chapter: {{ref}}`{label}`.", ""]
-        for r in sorted(chapter_runs, key=lambda r: r["profile"] != "full"):
+        for r in sorted(chapter_runs, key=lambda r: (r["profile"] != "full", r.get("tag") or "")):
             status = "" if r.get("complete", True) else " (cut short: only the rows shown finished)"
-            out += [f"**{r['profile']} profile**{status}: {r['device']}, torch {r['torch']}, "
+            changed = ", ".join(f"{k}={v}" for k, v in (r.get("overrides") or {}).items())
+            variant = f", with {changed}" if changed else ""
+            out += [f"**{r['profile']} profile{variant}**{status}: {r['device']}, torch {r['torch']}, "
                     f"{r['date']}, commit `{r['git_commit']}`; "
                     f"{r.get('train_size', '?'):,} training / {r.get('test_size', '?'):,} test reviews.", ""]
             out += ["| configuration | validation (%) | test (%) |", "| --- | ---: | ---: |"]

@@ -33,6 +33,7 @@ class Coverage:
     tokens_found: int
     tokens_total: int
     lowercased: int  # found only through the lower-cased form
+    composed: int = 0  # missing, but given a vector by the fallback (e.g. fastText subwords)
     top_misses: list[tuple[str, int]] = field(default_factory=list)
 
     @property
@@ -46,18 +47,23 @@ class Coverage:
     def __str__(self) -> str:
         misses = ", ".join(f"{w} ({c})" for w, c in self.top_misses[:8])
         return (f"types {self.types_found:,}/{self.types_total:,} ({self.type_rate:.1%}), "
-                f"tokens {self.token_rate:.1%} (lower-case fallback {self.lowercased:,}); "
+                f"tokens {self.token_rate:.1%} (lower-case fallback {self.lowercased:,}, "
+                f"composed from subwords {self.composed:,}); "
                 f"most frequent misses: {misses or 'none'}")
 
 
 def build_embedding_matrix(vocab: Vocab, vectors: Mapping[str, np.ndarray] | Callable[[str], np.ndarray | None],
                            dim: int, oov: str = "random", specials: tuple[str, ...] = ("<unk>", "<pad>"),
-                           seed: int = 0) -> tuple[torch.Tensor, Coverage]:
+                           seed: int = 0, fallback: Callable[[str], np.ndarray] | None = None,
+                           ) -> tuple[torch.Tensor, Coverage]:
     """A ``(len(vocab), dim)`` float tensor with row i = the vector of ``vocab.itos[i]``.
 
     vectors: a mapping word -> vector, or a function returning a vector or None.
     oov: what missing words get: "zeros", "random" (normal with the found
         vectors' standard deviation) or "mean" (the mean found vector).
+    fallback: tried before ``oov`` for missing words, e.g. fastText's
+        ``get_word_vector``, which composes a vector from character n-grams.
+        Coverage counts such words as missing (and reports them as composed).
     Special tokens (``specials``) get zeros: ``<pad>`` must stay zero.
     """
     if oov not in OOV_STRATEGIES:
@@ -81,18 +87,27 @@ def build_embedding_matrix(vocab: Vocab, vectors: Mapping[str, np.ndarray] | Cal
         matrix[i], found[i] = vec, True
     real = np.array([w not in specials for w in vocab.itos])
     missing = real & ~found
-    if missing.any() and found.any() and oov != "zeros":
+    composed = 0
+    if fallback is not None:
+        for i in np.flatnonzero(missing):
+            matrix[i] = fallback(vocab.itos[i])
+            composed += 1
+        missing_after = np.zeros_like(missing)
+    else:
+        missing_after = missing
+    if missing_after.any() and found.any() and oov != "zeros":
         if oov == "mean":
-            matrix[missing] = matrix[found].mean(axis=0)
+            matrix[missing_after] = matrix[found].mean(axis=0)
         else:
             std = matrix[found].std()
-            matrix[missing] = np.random.default_rng(seed).normal(0, std, (int(missing.sum()), dim))
+            matrix[missing_after] = np.random.default_rng(seed).normal(0, std, (int(missing_after.sum()), dim))
     counts: Counter = vocab.counts
     misses = sorted(((vocab.itos[i], counts.get(vocab.itos[i], 0)) for i in np.flatnonzero(missing)),
                     key=lambda wc: -wc[1])
     tokens_total = sum(counts.get(w, 0) for w, r in zip(vocab.itos, real) if r)
     tokens_found = sum(counts.get(w, 0) for w, f in zip(vocab.itos, found) if f)
-    report = Coverage(int(found.sum()), int(real.sum()), tokens_found, tokens_total, lowercased, misses[:20])
+    report = Coverage(int(found.sum()), int(real.sum()), tokens_found, tokens_total, lowercased, composed,
+                      misses[:20])
     return torch.from_numpy(matrix), report
 
 

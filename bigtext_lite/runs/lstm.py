@@ -131,7 +131,11 @@ def pretrained_matrix(data: dict, s: dict, seed: int = 0):
     start = time.perf_counter()
     ft = train_official_fasttext(texts, dim=s["embed_dim"], epoch=s["vector_epochs"])
     seconds = time.perf_counter() - start
-    matrix, coverage = build_embedding_matrix(data["vocab"], ft.get_word_vector, s["embed_dim"], seed=seed)
+    def known(word):  # words fastText kept (seen min_count times); the rest come from subwords
+        return ft.get_word_vector(word) if ft.get_word_id(word) >= 0 else None
+
+    matrix, coverage = build_embedding_matrix(data["vocab"], known, s["embed_dim"], seed=seed,
+                                              fallback=ft.get_word_vector)
     return matrix, coverage, seconds
 
 
