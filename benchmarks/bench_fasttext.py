@@ -11,8 +11,6 @@ import argparse
 import tempfile
 import time
 
-import torch
-
 from bigtext_lite import config
 from bigtext_lite.models import fasttext as ft
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bigtext_lite import cli
 
 from conftest import make_tar, tiny_files
@@ -25,3 +27,29 @@ def test_data_missing_explains_and_fails(capsys):
 def test_info(capsys):
     assert cli.main(["info"]) == 0
     assert "profile=" in capsys.readouterr().out
+
+
+def test_run_writes_a_result_with_where_it_ran(tmp_path, monkeypatch):
+    import json
+    import sys
+    import types
+
+    from bigtext_lite import cli, runs
+
+    def run(save_partial, overrides=None):
+        s = runs.with_overrides({"epochs": 1, "lr": 0.1}, overrides)
+        save_partial({"settings": s, "rows": []})  # a run cut short keeps what it had
+        return {"settings": s, "rows": [{"config": "a", "test_acc": 0.9}], "test_acc": 0.9}
+
+    monkeypatch.setenv("BIGTEXT_PROFILE", "quick")  # restored after the test: run_chapter sets it
+    monkeypatch.setitem(sys.modules, "fake_chapter", types.SimpleNamespace(run=run))
+    monkeypatch.setitem(runs.CHAPTERS, "fake", "fake_chapter")
+    assert cli.main(["run", "fake", "--profile", "quick", "--out", str(tmp_path),
+                     "--set", "epochs=3", "--set", "lr=0.01", "--tag", "t"]) == 0
+    result = json.loads((tmp_path / "fake-quick-t.json").read_text())
+    assert result["settings"] == {"epochs": 3, "lr": 0.01} and result["overrides"] == {"epochs": 3, "lr": 0.01}
+    assert result["complete"] is True and result["profile"] == "quick" and result["test_acc"] == 0.9
+    assert {"device", "torch", "git_commit", "date", "wall_seconds"} <= set(result)
+    with pytest.raises(ValueError, match=r"unknown settings \['epoch'\]"):
+        cli.main(["run", "fake", "--out", str(tmp_path), "--set", "epoch=3"])
+    assert cli.main(["run", "fake", "--out", str(tmp_path), "--set", "epochs"]) == 2

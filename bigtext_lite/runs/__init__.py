@@ -82,13 +82,14 @@ def run_chapter(chapter: str, profile: str | None = None, out_dir: str | Path = 
     return out
 
 
-def load_result(chapter: str, profile: str = "full") -> dict | None:
-    """A published ``results/<chapter>-<profile>.json`` (from the repository's
+def load_result(chapter: str, profile: str = "full", tag: str | None = None) -> dict | None:
+    """A published ``results/<chapter>-<profile>[-<tag>].json`` (from the repository's
     ``results/`` folder, looked for from the current folder upwards), or None."""
     here = Path.cwd().resolve()
+    name = f"{chapter}-{profile}{'-' + tag if tag else ''}.json"
     for folder in [here, *here.parents, Path(__file__).resolve().parents[2]]:
-        path = folder / "results" / f"{chapter}-{profile}.json"
+        path = folder / "results" / name
         if path.exists():
             return json.loads(path.read_text(encoding="utf-8"))
-    print(f"no results/{chapter}-{profile}.json here: `bigtext run {chapter} --profile {profile}` writes it")
+    print(f"no results/{name} here: `bigtext run {chapter} --profile {profile}` writes it")
     return None

@@ -22,7 +22,7 @@ from bigtext_lite.data import load_imdb
 from bigtext_lite.data.batching import BucketBatchSampler
 from bigtext_lite.data.imdb import train_valid_split
 from bigtext_lite.models import bert as B
-from bigtext_lite.train import evaluate, fit, linear_warmup_decay
+from bigtext_lite.train import autocast, evaluate, fit, linear_warmup_decay, resolve_amp
 
 
 def settings(profile: str | None = None) -> dict:
@@ -30,7 +30,7 @@ def settings(profile: str | None = None) -> dict:
     # BIGTEXT_BERT picks the checkpoint: "minilm" (offline) or e.g. "bert-base-uncased".
     checkpoint = os.environ.get("BIGTEXT_BERT", "minilm")
     if quick:
-        return dict(checkpoint=checkpoint, n_train=1000, n_test=1000, max_len=128, batch_size=16, epochs=1,
+        return dict(checkpoint=checkpoint, n_train=1000, n_test=500, max_len=128, batch_size=16, epochs=1,
                     lr=1e-4, warmup=0.1, truncations=("head+tail",))
     return dict(checkpoint=checkpoint, n_train=None, n_test=None, max_len=512, batch_size=32, epochs=2,
                 lr=5e-5, warmup=0.1, truncations=("head+tail", "head", "tail"))
@@ -91,12 +91,8 @@ def test_accuracy(model, data: dict, s: dict, truncation: str = "head+tail") -> 
     tok = data["tokenizer"]
     test_loader = loader(encoded(data, "test", s, truncation), data["test"][1], 2 * s["batch_size"],
                          tok.pad_id, shuffle=False)
-    return evaluate(model, test_loader, device=next(model.parameters()).device, amp=_amp())["acc"]
-
-
-def _amp():
-    from bigtext_lite.train import resolve_amp
-    return resolve_amp("auto", config.device())
+    device = next(model.parameters()).device
+    return evaluate(model, test_loader, device=device, amp=resolve_amp("auto", device))["acc"]
 
 
 def throughput(checkpoint: str, batch_size: int = 32, seq_len: int = 256, steps: int = 30,
@@ -107,7 +103,7 @@ def throughput(checkpoint: str, batch_size: int = 32, seq_len: int = 256, steps:
     from transformers import BertForSequenceClassification
 
     device = config.device()
-    amp = _amp()
+    amp = resolve_amp("auto", device)
     folder = B.resolve_checkpoint(checkpoint)
     ids = torch.randint(1000, 20000, (batch_size, seq_len), device=device)
     mask = torch.ones_like(ids)
@@ -123,7 +119,6 @@ def throughput(checkpoint: str, batch_size: int = 32, seq_len: int = 256, steps:
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
 
         def step():
-            from bigtext_lite.train import autocast
             with autocast(device, amp):
                 logits = model(input_ids=ids, attention_mask=mask)
                 logits = logits.logits if hasattr(logits, "logits") else logits
@@ -142,7 +137,6 @@ def throughput(checkpoint: str, batch_size: int = 32, seq_len: int = 256, steps:
         if device.type == "cuda":
             torch.cuda.synchronize()
         out[name] = round(steps * batch_size / (time.perf_counter() - start), 1)
-        del model, optimizer
     return {"batch_size": batch_size, "seq_len": seq_len, "dtype": amp or "fp32", "sequences_per_second": out}
 
 

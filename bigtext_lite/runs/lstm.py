@@ -20,7 +20,7 @@ from bigtext_lite.data.batching import bucketed_loader, pad_collate
 from bigtext_lite.data.imdb import train_valid_split
 from bigtext_lite.data.text import Vocab, numericalize
 from bigtext_lite.models.lstm import LSTMClassifier
-from bigtext_lite.train import evaluate, fit
+from bigtext_lite.train import evaluate, fit, resolve_amp
 
 
 def settings(profile: str | None = None) -> dict:
@@ -79,12 +79,7 @@ def train(model, data: dict, s: dict, bucketed: bool = True, amp: str | None = "
 def test_accuracy(model, data: dict, s: dict, amp: str | None = "auto") -> float:
     device = next(model.parameters()).device
     return evaluate(model, loader(data, "test", s, shuffle=False), device=device,
-                    amp=_amp(amp, device))["acc"]
-
-
-def _amp(amp, device):
-    from bigtext_lite.train import resolve_amp
-    return resolve_amp(amp, device)
+                    amp=resolve_amp(amp, device))["acc"]
 
 
 def epoch_seconds(data: dict, s: dict) -> dict:
