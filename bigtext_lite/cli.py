@@ -3,6 +3,8 @@
     bigtext data            where IMDB is found (downloading it if needed) and its sizes
     bigtext info            profile, device, versions: what a run would use
     bigtext run CHAPTER     reproduce a chapter's headline numbers into results/CHAPTER-PROFILE.json
+    bigtext assignments release [--out DIR]   learner versions of the assignments (solutions stripped)
+    bigtext check NOTEBOOK|FOLDER [--csv F]   grade an assignment notebook, or a folder of submissions
 """
 
 from __future__ import annotations
@@ -55,6 +57,33 @@ def _run(args) -> int:
     return 0
 
 
+def _release(args) -> int:
+    from bigtext_lite.assignments import release
+
+    for path in release(args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def _check(args) -> int:
+    from pathlib import Path
+
+    from bigtext_lite.assignments import SOLUTIONS, grade, grade_folder
+
+    target = Path(args.target)
+    if not target.exists() and (SOLUTIONS / f"{args.target}.ipynb").exists():
+        target = SOLUTIONS / f"{args.target}.ipynb"  # a chapter name: the reference solution
+    if not target.exists():
+        print(f"no notebook or folder {args.target}", file=sys.stderr)
+        return 2
+    grades = grade_folder(target, args.csv) if target.is_dir() else [grade(target)]
+    for g in grades:
+        print(f"{g.notebook}: {g.score:g} / {g.total:g} points" + (f"  ({g.error})" if g.error else ""))
+        for test_id, (got, possible) in g.tests.items():
+            print(f"  {'ok  ' if got == possible else 'FAIL'} {test_id}: {got:g} / {possible:g}")
+    return 0 if all(g.score == g.total and not g.error for g in grades) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bigtext", description="The bigtext book's helpers.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +102,15 @@ def main(argv: list[str] | None = None) -> int:
                      help="change one setting, e.g. --set batch_size=256 (repeatable)")
     run.add_argument("--tag", default=None, help="suffix of the result file, for runs with --set")
     run.set_defaults(func=_run)
+    assign = sub.add_parser("assignments", help="assignment notebooks for a course")
+    assign_sub = assign.add_subparsers(dest="action", required=True)
+    rel = assign_sub.add_parser("release", help="write the learner versions (solutions stripped)")
+    rel.add_argument("--out", default="_build/assignments", help="folder (default: _build/assignments)")
+    rel.set_defaults(func=_release)
+    check = sub.add_parser("check", help="run an assignment's tests and print the points")
+    check.add_argument("target", help="a notebook, a folder of submissions, or a chapter name (the solution)")
+    check.add_argument("--csv", default=None, help="with a folder: write one row per notebook here")
+    check.set_defaults(func=_check)
     args = parser.parse_args(argv)
     return args.func(args)
 
