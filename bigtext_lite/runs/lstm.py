@@ -160,7 +160,9 @@ def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict
         history = train(model, data, s, bucketed=overrides.get("packed", True))
         rows.append({"config": name, "test_acc": round(test_accuracy(model, data, s), 4),
                      "best_epoch": history.best_epoch, "epochs_run": len(history.epochs),
-                     "val_acc": round(max(history.column("val_acc")), 4),
+                     # the validation accuracy of the weights that were tested: the best
+                     # epoch's when early stopping restores them, else the last epoch's
+                     "val_acc": round(history.epochs[(history.best_epoch if s["patience"] else 0) - 1]["val_acc"], 4),
                      "seconds_per_epoch": round(sum(history.column("time")) / len(history.epochs), 2)})
         print(rows[-1], flush=True)
         save_partial({**out, "rows": rows})
