@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 
 from bigtext_lite import config
 from bigtext_lite.models import fasttext as ft
@@ -19,24 +18,8 @@ SETTINGS = [  # (name, hyperparameters shared by both implementations)
     ("bigrams", dict(wordNgrams=2, lr=0.5, dim=10, epoch=5)),
     ("bigrams, 20 epochs", dict(wordNgrams=2, lr=0.5, dim=10, epoch=20)),
 ]
-
-
-def compare(train_path, test_path, settings, thread: int, device="cpu"):
-    """Rows of (setting, implementation, accuracy, seconds, words/s)."""
-    train, test = ft.read_file(train_path), ft.read_file(test_path)
-    rows = []
-    for name, hp in settings:
-        official, official_s = ft.train_official(train_path, thread=thread, verbose=0, **hp)
-        _, official_acc, _ = official.test(str(test_path))
-        t0 = time.perf_counter()  # from the parsed file, as the official reads its file
-        ours = ft.train_supervised(train, thread=thread, verbose=False, **hp)
-        ours_s = time.perf_counter() - t0
-        _, ours_acc, _ = ours.test(test)
-        words = ours.stats["tokens_per_epoch"] * hp["epoch"]
-        rows.append((name, "official fastText", official_acc, official_s, words / official_s))
-        rows.append((name, "bigtext_lite", ours_acc, ours_s, words / ours_s,
-                     ours.stats["train_s"], ours.stats["prep_s"]))
-    return rows
+RATING_SETTINGS = [("softmax", dict(wordNgrams=2, lr=0.25, dim=20, epoch=5)),
+                   ("hs", dict(wordNgrams=2, lr=0.25, dim=20, epoch=5, loss="hs"))]
 
 
 def print_rows(rows):
@@ -57,12 +40,10 @@ def main():
     print(config.describe(), f"| thread={args.thread} for both")
     with tempfile.TemporaryDirectory() as tmp:
         train_path, test_path = ft.write_imdb(tmp, "polarity", args.max_train, args.max_test)
-        print_rows(compare(train_path, test_path, SETTINGS, args.thread))
+        print_rows(ft.compare_with_official(train_path, test_path, SETTINGS, args.thread))
         train_path, test_path = ft.write_imdb(tmp, "rating", args.max_train, args.max_test)
         print("\nstar rating (8 classes):")
-        print_rows(compare(train_path, test_path, [("softmax", dict(wordNgrams=2, lr=0.25, dim=20, epoch=5)),
-                                                   ("hs", dict(wordNgrams=2, lr=0.25, dim=20, epoch=5, loss="hs"))],
-                           args.thread))
+        print_rows(ft.compare_with_official(train_path, test_path, RATING_SETTINGS, args.thread))
 
 
 if __name__ == "__main__":

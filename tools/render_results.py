@@ -26,7 +26,9 @@ REFERENCES = [
     ("BERT-base fine-tuned", "94.60", "{cite}`sun2019`"),
 ]
 
-CHAPTER_TITLES = {"lstm": ("LSTM on IMDB", "sec-lstm"), "bert": ("BERT fine-tuning", "sec-bert")}
+CHAPTER_TITLES = {"fasttext": ("fastText, ours and the official", "sec-fasttext"),
+                  "baselines": ("Linear baselines", "sec-linear-baselines"),
+                  "lstm": ("LSTM on IMDB", "sec-lstm"), "bert": ("BERT fine-tuning", "sec-bert")}
 
 
 def _pct(x) -> str:
@@ -63,13 +65,18 @@ def render(results_dir: Path = ROOT / "results") -> str:
             status = "" if r.get("complete", True) else " (cut short: only the rows shown finished)"
             changed = ", ".join(f"{k}={v}" for k, v in (r.get("overrides") or {}).items())
             variant = f", with {changed}" if changed else ""
+            sizes = (f"; {r['train_size']:,} training / {r['test_size']:,} test reviews"
+                     if "train_size" in r else "")
             out += [f"**{r['profile']} profile{variant}**{status}: {r['device']}, torch {r['torch']}, "
-                    f"{r['date']}, commit `{r['git_commit']}`; "
-                    f"{r.get('train_size', '?'):,} training / {r.get('test_size', '?'):,} test reviews.", ""]
-            out += ["| configuration | validation (%) | test (%) |", "| --- | ---: | ---: |"]
+                    f"{r['date']}, commit `{r['git_commit']}`{sizes}.", ""]
+            speed = any("words_per_second" in row for row in r.get("rows", []))
+            out += ["| configuration | validation (%) | test (%) |" + (" seconds | words / s |" if speed else ""),
+                    "| --- | ---: | ---: |" + (" ---: | ---: |" if speed else "")]
             for row in r.get("rows", []):
                 best = " **best**" if row["config"] == r.get("best_config") else ""
-                out.append(f"| {row['config']}{best} | {_pct(row.get('val_acc'))} | {_pct(row.get('test_acc'))} |")
+                extra = f" {row['seconds']:.1f} | {row['words_per_second']:,} |" if speed else ""
+                out.append(f"| {row['config']}{best} | {_pct(row.get('val_acc'))} | {_pct(row.get('test_acc'))} |"
+                           + extra)
             if r.get("epoch_seconds"):
                 out += ["", "Seconds per training epoch:", "",
                         "| variant | seconds |", "| --- | ---: |"]

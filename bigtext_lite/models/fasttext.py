@@ -559,3 +559,23 @@ def write_imdb(folder: str | Path, target: str = "polarity", max_train: int | No
         paths.append(write_file(folder / f"imdb_{target}_{split}.txt",
                                 (basic_english(reviews.texts[i]) for i in order), labels))
     return paths[0], paths[1]
+
+
+def compare_with_official(train_path, test_path, settings, thread: int):
+    """Both implementations on the same files, hyperparameters and thread count, one
+    after the other: rows of (setting, implementation, accuracy, seconds, words/s),
+    our rows followed by (training seconds, feature seconds). ``settings``: (name, kwargs)."""
+    train, test = read_file(train_path), read_file(test_path)
+    rows = []
+    for name, hp in settings:
+        official, official_s = train_official(train_path, thread=thread, verbose=0, **hp)
+        _, official_acc, _ = official.test(str(test_path))
+        t0 = time.perf_counter()  # from the parsed file, as the official reads its file
+        ours = train_supervised(train, thread=thread, verbose=False, **hp)
+        ours_s = time.perf_counter() - t0
+        _, ours_acc, _ = ours.test(test)
+        words = ours.stats["tokens_per_epoch"] * hp["epoch"]
+        rows.append((name, "official fastText", official_acc, official_s, words / official_s))
+        rows.append((name, "bigtext_lite", ours_acc, ours_s, words / ours_s,
+                     ours.stats["train_s"], ours.stats["prep_s"]))
+    return rows

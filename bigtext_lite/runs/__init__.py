@@ -21,7 +21,8 @@ import torch
 
 from bigtext_lite import config
 
-CHAPTERS = {"lstm": "bigtext_lite.runs.lstm", "bert": "bigtext_lite.runs.bert"}
+CHAPTERS = {"fasttext": "bigtext_lite.runs.fasttext", "baselines": "bigtext_lite.runs.baselines",
+            "lstm": "bigtext_lite.runs.lstm", "bert": "bigtext_lite.runs.bert"}
 
 
 def with_overrides(settings: dict, overrides: dict | None) -> dict:
