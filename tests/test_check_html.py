@@ -53,3 +53,9 @@ def test_results_page_shows_every_row_and_flags_a_cut_short_run(tmp_path):
     assert "| a | 50.00 | 51.00 |" in page and "| b **best** | 60.00 | 61.00 |" in page
     assert "cut short" in page and "commit `abc`" in page
     assert "## BERT" not in page  # no results, no section
+    speed = {**run, "chapter": "fasttext", "complete": True,
+             "rows": [{"config": "bigrams, ours", "test_acc": 0.9, "seconds": 2.5, "words_per_second": 1234567}]}
+    del speed["train_size"], speed["test_size"]
+    (tmp_path / "fasttext-quick.json").write_text(json.dumps(speed))
+    page = render_results.render(tmp_path)
+    assert "| bigrams, ours | – | 90.00 | 2.5 | 1,234,567 |" in page and "seconds | words / s |" in page
