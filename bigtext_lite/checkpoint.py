@@ -11,6 +11,7 @@ Walkthrough: notebooks/02_training_loop.ipynb, "Checkpoints and resume".
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from pathlib import Path
@@ -79,6 +80,18 @@ def save_atomic(obj, path: str | Path) -> Path:
             os.fsync(fd)
         finally:
             os.close(fd)
+    return path
+
+
+def write_json_atomic(path: str | Path, obj, **dump_kwargs) -> Path:
+    """``json.dump`` to ``path`` through a temp file and a rename: readers see the
+    old file or the new one, never half of one. ``dump_kwargs`` go to ``json.dump``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, ensure_ascii=False, **dump_kwargs)
+    os.replace(tmp, path)
     return path
 
 

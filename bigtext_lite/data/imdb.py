@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import tarfile
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from typing import Iterator, NamedTuple
 import numpy as np
 
 from bigtext_lite import config
+from bigtext_lite.checkpoint import write_json_atomic
 from bigtext_lite.data.fetch import CORRUPT_ARCHIVE, DataError, Source, download, safe_extract
 
 IMDB_SOURCE = Source(
@@ -203,14 +203,6 @@ def _cache_paths(location: Path) -> dict[str, Path]:
     return {split: folder / f"{split}-{digest}.json" for split in SPLITS}
 
 
-def _write_json_atomic(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, ensure_ascii=False)
-    os.replace(tmp, path)
-
-
 def load_imdb(split: str = "train", root: Path | None = None, download: bool = True,
               source: Source = IMDB_SOURCE) -> Reviews:
     """Load one official split: ``"train"`` / ``"test"`` (25,000 each, balanced) or
@@ -228,5 +220,5 @@ def load_imdb(split: str = "train", root: Path | None = None, download: bool = T
             return Reviews(**json.load(f))
     parsed = parse_imdb(location)
     for name, reviews in parsed.items():
-        _write_json_atomic(paths[name], vars(reviews))
+        write_json_atomic(paths[name], vars(reviews))
     return parsed[split]

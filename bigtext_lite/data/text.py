@@ -8,13 +8,14 @@ ordering, plain Python. Walkthrough: notebooks/03_text_pipeline.ipynb.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import torch
+
+from bigtext_lite.checkpoint import write_json_atomic
 
 # torchtext.data.utils._basic_english_normalize, rule for rule and in the same
 # order (the order matters: "." is split off before "<br />" is removed).
@@ -114,11 +115,8 @@ class Vocab:
         return torch.tensor(self.lookup_indices(tokens), dtype=torch.long)
 
     def save(self, path: str | Path) -> None:
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps({"itos": self.itos, "default_token": self.default_token},
-                                  ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)  # atomic: a crash never leaves half a vocabulary
+        # atomic: a crash never leaves half a vocabulary
+        write_json_atomic(path, {"itos": self.itos, "default_token": self.default_token})
 
     @classmethod
     def load(cls, path: str | Path) -> "Vocab":

@@ -13,7 +13,6 @@ Walkthrough: notebooks/06_lstm.ipynb.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -110,9 +109,7 @@ def save(model: LSTMClassifier, vocab: Vocab, folder: str | Path,
     ckpt.save_atomic(model.state_dict(), folder / MODEL_FILE)
     vocab.save(folder / VOCAB_FILE)
     meta = {"model": model.config, "labels": list(labels), "max_len": max_len, "tokenizer": "basic_english"}
-    tmp = folder / f".{CONFIG_FILE}.tmp"
-    tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    os.replace(tmp, folder / CONFIG_FILE)  # the config goes last: its presence means "complete"
+    ckpt.write_json_atomic(folder / CONFIG_FILE, meta, indent=2)  # last: its presence means "complete"
     return folder
 
 

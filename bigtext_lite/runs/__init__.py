@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from bigtext_lite import config
+from bigtext_lite.checkpoint import write_json_atomic
 
 CHAPTERS = {"fasttext": "bigtext_lite.runs.fasttext", "baselines": "bigtext_lite.runs.baselines",
             "lstm": "bigtext_lite.runs.lstm", "bert": "bigtext_lite.runs.bert"}
@@ -31,6 +32,10 @@ def with_overrides(settings: dict, overrides: dict | None) -> dict:
     if unknown:
         raise ValueError(f"unknown settings {unknown}; known: {sorted(settings)}")
     return {**settings, **(overrides or {})}
+
+
+def result_name(chapter: str, profile: str, tag: str | None = None) -> str:
+    return f"{chapter}-{profile}{'-' + tag if tag else ''}.json"
 
 
 def environment() -> dict:
@@ -65,17 +70,14 @@ def run_chapter(chapter: str, profile: str | None = None, out_dir: str | Path = 
         os.environ["BIGTEXT_PROFILE"] = profile  # config.profile() reads it everywhere below
     profile = config.profile()
     start, env = time.perf_counter(), environment()
-    out = Path(out_dir) / f"{chapter}-{profile}{'-' + tag if tag else ''}.json"
+    out = Path(out_dir) / result_name(chapter, profile, tag)
 
     def write(metrics: dict, complete: bool) -> None:
         # Written as the run goes (complete: false), so a run cut short keeps its rows.
         result = {"chapter": chapter, "profile": profile, "tag": tag, "overrides": overrides or {},
                   "complete": complete, **env,
                   "wall_seconds": round(time.perf_counter() - start, 1), **metrics}
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
-        os.replace(tmp, out)
+        write_json_atomic(out, result, indent=2, default=str)
 
     module = importlib.import_module(CHAPTERS[chapter])
     metrics = module.run(lambda partial: write(partial, False), overrides=overrides)
@@ -87,7 +89,7 @@ def load_result(chapter: str, profile: str = "full", tag: str | None = None) -> 
     """A published ``results/<chapter>-<profile>[-<tag>].json`` (from the repository's
     ``results/`` folder, looked for from the current folder upwards), or None."""
     here = Path.cwd().resolve()
-    name = f"{chapter}-{profile}{'-' + tag if tag else ''}.json"
+    name = result_name(chapter, profile, tag)
     for folder in [here, *here.parents, Path(__file__).resolve().parents[2]]:
         path = folder / "results" / name
         if path.exists():

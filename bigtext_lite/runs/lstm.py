@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from bigtext_lite import config
+from bigtext_lite.bench import sync
 from bigtext_lite.data import basic_english, load_imdb
 from bigtext_lite.data.batching import bucketed_loader, pad_collate
 from bigtext_lite.data.imdb import train_valid_split
@@ -98,12 +99,10 @@ def epoch_seconds(data: dict, s: dict) -> dict:
         optimizer = torch.optim.AdamW(model.parameters(), lr=s["lr"])
         run = partial(fit, model, optimizer=optimizer, num_epochs=1, amp=v["amp"], progress=False, verbose=False)
         run(loader(data, "valid", sv, v["bucketed"]))  # warm-up
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
+        sync(config.device())
         start = time.perf_counter()
         run(loader(data, "train", sv, v["bucketed"]))
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
+        sync(config.device())
         seconds[name] = round(time.perf_counter() - start, 2)
         print(name, seconds[name], flush=True)
     return seconds
