@@ -18,8 +18,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from bigtext_lite import config
+from bigtext_lite.bench import sync
 from bigtext_lite.data import load_imdb
-from bigtext_lite.data.batching import BucketBatchSampler
+from bigtext_lite.data.batching import BucketBatchSampler, pad_collate
 from bigtext_lite.data.imdb import train_valid_split
 from bigtext_lite.models import bert as B
 from bigtext_lite.train import autocast, evaluate, fit, linear_warmup_decay, resolve_amp
@@ -38,17 +39,22 @@ def settings(profile: str | None = None) -> dict:
 
 def collate(batch, pad_id: int):
     """(ids, label) pairs -> (input_ids, attention_mask, labels), padded to the longest."""
-    longest = max(len(ids) for ids, _ in batch)
-    input_ids = torch.full((len(batch), longest), pad_id, dtype=torch.long)
-    for row, (ids, _) in enumerate(batch):
-        input_ids[row, :len(ids)] = torch.as_tensor(ids)
-    return input_ids, (input_ids != pad_id).long(), torch.tensor([label for _, label in batch])
+    input_ids, lengths, labels = pad_collate(batch, pad_id)
+    mask = torch.arange(input_ids.shape[1])[None, :] < lengths[:, None]
+    return input_ids, mask.long(), labels
 
 
-def loader(encoded: list[list[int]], labels, batch_size: int, pad_id: int, shuffle: bool, seed: int = 0):
-    """Length-bucketed batches: BERT's cost grows with the padded length."""
+def loader(data: dict, split: str, s: dict, truncation: str = "head+tail", shuffle: bool = False,
+           seed: int = 0) -> DataLoader:
+    """Length-bucketed batches of one split (BERT's cost grows with the padded
+    length), each review cut to ``s["max_len"]`` by ``truncation``. Evaluation
+    batches are twice the training ones: no activations are kept for backward."""
+    tok = data["tokenizer"]
+    encoded = [tok.build(ids, max_length=s["max_len"], truncation=truncation)[0] for ids in data[split][0]]
+    batch_size = s["batch_size"] * (1 if split == "train" else 2)
     sampler = BucketBatchSampler([len(e) for e in encoded], batch_size, shuffle=shuffle, seed=seed)
-    return DataLoader(list(zip(encoded, labels)), batch_sampler=sampler, collate_fn=partial(collate, pad_id=pad_id))
+    return DataLoader(list(zip(encoded, data[split][1])), batch_sampler=sampler,
+                      collate_fn=partial(collate, pad_id=tok.pad_id))
 
 
 def prepare(s: dict, seed: int = 0) -> dict:
@@ -65,20 +71,12 @@ def prepare(s: dict, seed: int = 0) -> dict:
     return data
 
 
-def encoded(data: dict, split: str, s: dict, truncation: str) -> list[list[int]]:
-    tok = data["tokenizer"]
-    return [tok.build(ids, max_length=s["max_len"], truncation=truncation)[0] for ids in data[split][0]]
-
-
 def fine_tune(data: dict, s: dict, truncation: str = "head+tail", seed: int = 0, verbose: bool = False):
     """Fine-tune a fresh copy of the checkpoint; return (model, history)."""
     config.seed_everything(seed)
-    tok = data["tokenizer"]
     model = B.from_pretrained(s["checkpoint"], num_classes=2)
-    train_loader = loader(encoded(data, "train", s, truncation), data["train"][1], s["batch_size"],
-                          tok.pad_id, shuffle=True, seed=seed)
-    valid_loader = loader(encoded(data, "valid", s, truncation), data["valid"][1], 2 * s["batch_size"],
-                          tok.pad_id, shuffle=False)
+    train_loader = loader(data, "train", s, truncation, shuffle=True, seed=seed)
+    valid_loader = loader(data, "valid", s, truncation)
     optimizer = torch.optim.AdamW(B.param_groups(model, 0.01), lr=s["lr"])
     total = s["epochs"] * len(train_loader)
     scheduler = linear_warmup_decay(optimizer, int(s["warmup"] * total), total)
@@ -88,9 +86,7 @@ def fine_tune(data: dict, s: dict, truncation: str = "head+tail", seed: int = 0,
 
 
 def test_accuracy(model, data: dict, s: dict, truncation: str = "head+tail") -> float:
-    tok = data["tokenizer"]
-    test_loader = loader(encoded(data, "test", s, truncation), data["test"][1], 2 * s["batch_size"],
-                         tok.pad_id, shuffle=False)
+    test_loader = loader(data, "test", s, truncation)
     device = next(model.parameters()).device
     return evaluate(model, test_loader, device=device, amp=resolve_amp("auto", device))["acc"]
 
@@ -129,13 +125,11 @@ def throughput(checkpoint: str, batch_size: int = 32, seq_len: int = 256, steps:
 
         for _ in range(5):  # warm-up (and compilation)
             step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        sync(device)
         start = time.perf_counter()
         for _ in range(steps):
             step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        sync(device)
         out[name] = round(steps * batch_size / (time.perf_counter() - start), 1)
     return {"batch_size": batch_size, "seq_len": seq_len, "dtype": amp or "fp32", "sequences_per_second": out}
 
