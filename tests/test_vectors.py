@@ -1,4 +1,5 @@
-"""build_embedding_matrix: rows in vocabulary order, case fallback, OOV strategies, coverage."""
+"""Word vectors: the file formats (round trips, the official fastText .bin, malformed files),
+build_embedding_matrix (rows in vocabulary order, case fallback, OOV strategies, coverage) and downloads."""
 
 import numpy as np
 import pytest
@@ -41,3 +42,155 @@ def test_bad_vectors_and_options_are_named(vocab):
         build_embedding_matrix(vocab, {"good": np.zeros(3)}, 2)
     with pytest.raises(ValueError, match="oov must be one of"):
         build_embedding_matrix(vocab, VECTORS, 2, oov="ignore")
+
+
+# --- file formats -----------------------------------------------------------------------
+
+from bigtext_lite.data import vectors as V  # noqa: E402
+from bigtext_lite.data.fetch import DataError, Source  # noqa: E402
+
+
+@pytest.fixture
+def small():
+    rng = np.random.default_rng(0)
+    words = ["the", "film", "café", "naïve", "東京", "</s>", "x"]
+    return V.Vectors(words, rng.normal(0, 1, (len(words), 5)).astype(np.float32) * [1, 1e-3, 10, 1, 1e-7])
+
+
+@pytest.mark.parametrize("kind", ["vec", "glove", "gz", "w2v-bin"])
+def test_write_then_read_gives_identical_vectors(tmp_path, small, kind):
+    if kind == "w2v-bin":
+        path = V.write_word2vec_bin(tmp_path / "v.bin", small)
+    else:
+        path = tmp_path / ("v.txt.gz" if kind == "gz" else "v.txt")
+        V.write_text(path if kind != "gz" else tmp_path / "v.txt", small, header=kind != "glove")
+        if kind == "gz":
+            import gzip
+            path.write_bytes(gzip.compress((tmp_path / "v.txt").read_bytes()))
+    back = V.load(path)
+    assert back.words == small.words
+    assert np.array_equal(back.matrix, small.matrix)  # bit for bit, not just close
+    keep = V.load(path, words={"film", "東京", "absent"})  # streaming filter
+    assert keep.words == ["film", "東京"] and np.array_equal(keep["東京"], small["東京"])
+
+
+def test_neighbours_and_analogy():
+    vecs = V.Vectors(["man", "woman", "king", "queen", "film"],
+                     np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1], [1, 1, 1], [-1, 0, 0]], np.float32))
+    assert vecs.analogy("man", "woman", "king")[0][0] == "queen"
+    assert vecs.most_similar("man", k=1)[0][0] != "man"
+    assert vecs.most_similar("man", k=5)[-1][0] == "film"
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"3 2\na 1 2\nb 1\nc 1 2\n", r"line 3: 1 values, expected 2 \(a short line"),
+    (b"a 1 2\nb 1 2 3\n", r"line 2: 3 values, expected 2"),
+    (b"a 1 2\nb 3 4\na 5 6\n", r"line 3: the word 'a' appears again \(first on line 1\)"),
+    (b"a 1 2\n\xff\xfe 3 4\n", r"line 2: the word is not valid UTF-8"),
+    (b"a 1 2\nb 3 x\n", r"line 2: could not convert"),
+    (b"3 2\na 1 2\nb 3 4\n", r"header promises 3 vectors but the file has 2"),
+])
+def test_malformed_text_files_name_the_line(tmp_path, body, message):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(body)
+    with pytest.raises(V.VectorFileError, match=message) as err:
+        V.read_text(path)
+    assert str(path) in str(err.value)
+
+
+def test_malformed_word2vec_binary_names_the_offset(tmp_path, small):
+    good = V.write_word2vec_bin(tmp_path / "v.bin", small).read_bytes()
+    (tmp_path / "cut.bin").write_bytes(good[:-10])
+    with pytest.raises(V.VectorFileError, match=r"file ends at byte [\d,]+ inside vector 7 of 7 \(truncated\)"):
+        V.read_word2vec_bin(tmp_path / "cut.bin")
+    dup = V.Vectors(["a", "b"], np.zeros((2, 5), np.float32))
+    raw = V.write_word2vec_bin(tmp_path / "d.bin", dup).read_bytes().replace(b"\nb ", b"\na ")
+    (tmp_path / "d.bin").write_bytes(raw)
+    with pytest.raises(V.VectorFileError, match=r"byte 25: the word 'a' appears again \(first at byte 4\)"):
+        V.read_word2vec_bin(tmp_path / "d.bin")
+    (tmp_path / "h.bin").write_bytes(b"not a header\n")
+    with pytest.raises(V.VectorFileError, match="first line should be 'count dim'"):
+        V.read_word2vec_bin(tmp_path / "h.bin")
+
+
+def test_words_that_cannot_be_written_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="cannot write the word 'new york'"):
+        V.write_text(tmp_path / "v.txt", V.Vectors(["new york"], np.zeros((1, 2))))
+    assert not (tmp_path / "v.txt").exists()  # nothing half written is left
+
+
+@pytest.fixture(scope="module")
+def official_bin(tmp_path_factory):
+    """A .bin written by the official fastText, trained here on a tiny corpus with
+    multi-byte characters (the n-gram code must cut UTF-8 by characters)."""
+    fasttext = pytest.importorskip("fasttext")  # noqa: F841
+    from bigtext_lite.models.fasttext import train_official
+    import random
+    rng = random.Random(0)
+    words = "the a film movie good bad great awful actor actress plot story café naïve 東京 really".split()
+    folder = tmp_path_factory.mktemp("ft")
+    corpus = folder / "corpus.txt"
+    corpus.write_text("\n".join(" ".join(rng.choice(words) for _ in range(12)) for _ in range(300)) + "\n",
+                      encoding="utf-8")
+    model, _ = train_official(corpus, function="train_unsupervised", model="skipgram", dim=16, epoch=2,
+                              minCount=1, minn=2, maxn=4, bucket=5000, thread=1, verbose=0)
+    model.save_model(str(folder / "model.bin"))
+    return model, folder / "model.bin", words
+
+
+def test_official_fasttext_bin_gives_the_official_vectors(official_bin):
+    official, path, words = official_bin
+    ours = V.FastTextModel(path)
+    assert (ours.dim, ours.args["minn"], ours.args["maxn"], ours.args["bucket"]) == (16, 2, 4, 5000)
+    assert sorted(ours.words) == sorted(official.get_words())
+    for word in words + ["</s>", "films", "unseen", "东京", "x"]:  # in vocabulary, then unseen (n-grams only)
+        np.testing.assert_allclose(ours.get_word_vector(word), official.get_word_vector(word), atol=1e-5)
+    assert isinstance(ours.input, np.memmap)  # the matrix stays on disk
+    loaded = V.load(path, words={"film", "unseen"})
+    assert loaded.words == ["film"]
+
+
+def test_truncated_or_foreign_bin_is_named(official_bin, tmp_path):
+    _, path, _ = official_bin
+    raw = path.read_bytes()
+    for cut, message in [(30, "while reading the arguments"), (80, "inside dictionary entry"),
+                         (len(raw) - 100, "does not fit the file")]:
+        (tmp_path / "cut.bin").write_bytes(raw[:cut])
+        with pytest.raises(V.VectorFileError, match=message):
+            V.FastTextModel(tmp_path / "cut.bin")
+    (tmp_path / "other.bin").write_bytes(b"\0" * 64)
+    with pytest.raises(V.VectorFileError, match="not a fastText .bin model"):
+        V.FastTextModel(tmp_path / "other.bin")
+
+
+def test_char_ngrams_follow_fasttext():
+    from bigtext_lite.models.fasttext import char_ngrams
+    assert char_ngrams("ab", 1, 3) == ["<a", "<ab", "a", "ab", "ab>", "b", "b>"]  # '<' and '>' alone never
+    assert char_ngrams("東京", 3, 3) == ["<東京", "東京>"]  # characters, not bytes
+
+
+# --- downloads (against a local server, never the internet) ----------------------------
+
+def test_fetch_vectors_pins_unpublished_checksums_and_verifies_members(http_server, tmp_path):
+    import zipfile
+    base, served = http_server
+    with zipfile.ZipFile(served / "vecs.zip", "w") as z:
+        z.writestr("glove.test.txt", "a 1 2\nb 3 4\n")
+    spec = V.Pretrained(Source("vecs.zip", (f"{base}/vecs.zip",), sha256=None), "glove.test.txt")
+    with pytest.warns(UserWarning, match="publisher gives no checksum; recorded sha256"):
+        path = V.fetch_vectors(spec, tmp_path / "cache")
+    assert V.load(path).words == ["a", "b"]
+    assert (tmp_path / "cache" / "vecs.zip.sha256").exists()
+    path.unlink()
+    with zipfile.ZipFile(served / "vecs.zip", "w") as z:  # the server's file changes
+        z.writestr("glove.test.txt", "a 9 9\n")
+    (tmp_path / "cache" / "vecs.zip").unlink()
+    with pytest.raises(DataError, match="checksum mismatch"):  # the pinned hash catches it
+        V.fetch_vectors(spec, tmp_path / "cache")
+    wrong = V.Pretrained(spec.archive, "glove.test.txt", sha256="0" * 64)
+    (tmp_path / "cache2").mkdir()
+    with pytest.warns(UserWarning), pytest.raises(DataError, match="expected sha256 0000"):
+        V.fetch_vectors(wrong, tmp_path / "cache2")
+    assert not (tmp_path / "cache2" / "glove.test.txt").exists()
+    with pytest.raises(KeyError, match="unknown vectors 'glove.7B'; known: glove.6B.50d"):
+        V.fetch_vectors("glove.7B")

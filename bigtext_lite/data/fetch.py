@@ -17,6 +17,7 @@ import shutil
 import tarfile
 import tempfile
 import urllib.request
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,11 +35,16 @@ class DataError(RuntimeError):
 
 @dataclass(frozen=True)
 class Source:
-    """A file on the internet: mirrors tried in order, and its sha256."""
+    """A file on the internet: mirrors tried in order, and its sha256.
+
+    ``sha256=None`` is for publishers that give no checksum (GloVe, fastText's
+    vectors): the first download records the file's sha256 beside it
+    (``<file>.sha256``) and says so; every later use is verified against that.
+    """
 
     filename: str
     urls: tuple[str, ...]
-    sha256: str
+    sha256: str | None
     size: int | None = None  # bytes, for the progress bar when the server omits it
 
 
@@ -75,7 +81,9 @@ def download(source: Source, folder: Path, timeout: float = 60.0) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     dest = folder / source.filename
-    if dest.exists() and sha256sum(dest) == source.sha256:
+    pin = dest.with_name(dest.name + ".sha256")
+    expected = source.sha256 or (pin.read_text().split()[0] if pin.exists() else None)
+    if dest.exists() and expected and sha256sum(dest) == expected:
         return dest
     part = dest.with_name(dest.name + ".part")
     failures = []
@@ -83,18 +91,55 @@ def download(source: Source, folder: Path, timeout: float = 60.0) -> Path:
         try:
             _fetch(url, part, source.size, timeout)
             actual = sha256sum(part)
-            if actual != source.sha256:
+            if expected and actual != expected:
                 raise DataError(
-                    f"checksum mismatch for {url}: expected sha256 {source.sha256}, "
+                    f"checksum mismatch for {url}: expected sha256 {expected}, "
                     f"got {actual} (corrupt or truncated download, or a changed file)"
                 )
             os.replace(part, dest)
+            if not expected:
+                _pin(pin, actual, url)
             return dest
         except (OSError, http.client.HTTPException, DataError) as err:  # URLError is an OSError
             failures.append(f"  {url}: {err}")
         finally:
             part.unlink(missing_ok=True)
     raise DataError(f"could not download {source.filename}:\n" + "\n".join(failures))
+
+
+def _pin(pin: Path, digest: str, url: str) -> None:
+    """Record the sha256 of a file whose publisher gives none (trust on first use)."""
+    tmp = pin.with_name(pin.name + ".part")
+    tmp.write_text(f"{digest}  {pin.name[:-7]}  (from {url})\n")
+    os.replace(tmp, pin)
+    warnings.warn(f"{pin.name[:-7]}: the publisher gives no checksum; recorded sha256 {digest} in {pin}. "
+                  f"Later runs verify the file against it.", stacklevel=3)
+
+
+def extract_member(archive: Path, member: str, folder: Path, sha256: str | None = None) -> Path:
+    """Extract one named file from a zip archive into ``folder``, atomically.
+
+    zipfile checks each member's CRC-32 while reading; ``sha256``, when known,
+    is checked too. Only the member's base name is used, so no path inside the
+    archive can point outside ``folder``.
+    """
+    import zipfile
+
+    dest = Path(folder) / Path(member).name
+    if dest.exists() and (sha256 is None or sha256sum(dest) == sha256):
+        return dest
+    part = dest.with_name(dest.name + ".part")
+    try:
+        with zipfile.ZipFile(archive) as z, z.open(member) as src, open(part, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+        if sha256 is not None and (actual := sha256sum(part)) != sha256:
+            raise DataError(f"{member} in {archive}: expected sha256 {sha256}, got {actual}")
+        os.replace(part, dest)
+        return dest
+    except (zipfile.BadZipFile, KeyError, EOFError, zlib.error) as err:
+        raise DataError(f"cannot extract {member} from {archive}: {err}") from err
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def check_member(member: tarfile.TarInfo, archive: Path) -> None:

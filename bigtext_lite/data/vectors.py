@@ -1,25 +1,43 @@
-"""Word vectors -> an embedding matrix for a :class:`~bigtext_lite.data.text.Vocab`.
+"""Word vectors: the file formats, and an embedding matrix for a :class:`~bigtext_lite.data.text.Vocab`.
+
+Formats (each read and written here, streamed so that reading a big file for a
+small vocabulary costs memory for the vocabulary only):
+
+- GloVe text (``word v1 ... vd`` per line), word2vec text and fastText ``.vec``
+  (the same, after a ``count dim`` header line), plain or ``.gz``: ``read_text`` /
+  ``write_text``;
+- word2vec binary: ``read_word2vec_bin`` / ``write_word2vec_bin``;
+- the official fastText ``.bin`` model, parsed without the fastText package, with
+  character n-gram vectors for unseen words: ``FastTextModel``.
+
+``load`` picks the reader by the file's content. ``fetch_vectors`` downloads the
+published GloVe and fastText files.
 
 ``build_embedding_matrix`` looks every vocabulary word up in a set of
 pretrained vectors (a dict, or a function such as fastText's
 ``get_word_vector`` that also answers for unseen words), tries the lower-cased
 form when the exact one is missing, fills the rest by an OOV strategy and
-reports the coverage. The LSTM chapter uses it; the word-vectors chapter adds
-the file formats.
+reports the coverage.
+
+Walkthrough: notebooks/05_word_vectors.ipynb.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
 import torch
 
+from bigtext_lite.data.fetch import Source
 from bigtext_lite.data.text import Vocab
+from bigtext_lite.models.fasttext import EOS, char_ngram_hashes
 
 OOV_STRATEGIES = ("zeros", "random", "mean")
 
@@ -135,3 +153,453 @@ def train_official_fasttext(texts, dim: int = 100, epoch: int = 5, model: str = 
         return ft
     finally:
         os.unlink(path)
+
+
+# --- a set of word vectors --------------------------------------------------------------
+
+class VectorFileError(ValueError):
+    """A vector file is malformed. The message names the file and the line or byte offset."""
+
+
+class Vectors:
+    """Words and their vectors: ``vectors[word]``, ``word in vectors``, ``get``,
+    nearest neighbours and analogies by cosine similarity."""
+
+    def __init__(self, words: list[str], matrix: np.ndarray):
+        matrix = np.asarray(matrix, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[0] != len(words):
+            raise ValueError(f"{len(words)} words but a matrix of shape {matrix.shape}")
+        self.words, self.matrix = list(words), matrix
+        self.index = {w: i for i, w in enumerate(self.words)}
+        if len(self.index) != len(self.words):
+            dup = next(w for w, c in Counter(self.words).items() if c > 1)
+            raise ValueError(f"the word {dup!r} appears more than once")
+        self._unit = None
+
+    @property
+    def dim(self) -> int:
+        return self.matrix.shape[1]
+
+    def __len__(self):
+        return len(self.words)
+
+    def __contains__(self, word):
+        return word in self.index
+
+    def __getitem__(self, word: str) -> np.ndarray:
+        return self.matrix[self.index[word]]
+
+    def get(self, word: str, default=None):
+        i = self.index.get(word)
+        return default if i is None else self.matrix[i]
+
+    def unit(self) -> np.ndarray:
+        """The rows scaled to length 1 (computed once): cosine similarity is a dot product."""
+        if self._unit is None:
+            norms = np.linalg.norm(self.matrix, axis=1, keepdims=True)
+            self._unit = self.matrix / np.maximum(norms, 1e-8)
+        return self._unit
+
+    def most_similar(self, query: str | np.ndarray, k: int = 10, exclude=()) -> list[tuple[str, float]]:
+        """The ``k`` words closest to ``query`` (a word or a vector) by cosine similarity."""
+        if isinstance(query, str):
+            exclude = set(exclude) | {query}
+            query = self[query]
+        else:
+            exclude = set(exclude)
+        q = np.asarray(query, dtype=np.float32)
+        sims = self.unit() @ (q / max(np.linalg.norm(q), 1e-8))
+        order = np.argsort(-sims)[:k + len(exclude)]
+        return [(self.words[i], float(sims[i])) for i in order if self.words[i] not in exclude][:k]
+
+    def analogy(self, a: str, b: str, c: str, k: int = 1) -> list[tuple[str, float]]:
+        """``a`` is to ``b`` as ``c`` is to ...? (3CosAdd: nearest to b - a + c, inputs excluded)."""
+        u = self.unit()
+        query = u[self.index[b]] - u[self.index[a]] + u[self.index[c]]
+        return self.most_similar(query, k, exclude=(a, b, c))
+
+    def subset(self, words) -> "Vectors":
+        keep = [w for w in words if w in self.index]
+        return Vectors(keep, self.matrix[[self.index[w] for w in keep]])
+
+
+# --- text formats: GloVe, word2vec text, fastText .vec ---------------------------------
+
+def _open_binary(path: Path):
+    """Plain or gzip-compressed (``.gz``), read as bytes."""
+    import gzip
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def _header(first: bytes) -> tuple[int, int] | None:
+    """``(count, dim)`` when ``first`` is a word2vec / .vec header line, else None (GloVe)."""
+    parts = first.split()
+    if len(parts) == 2 and all(p.isdigit() for p in parts):
+        return int(parts[0]), int(parts[1])
+    return None
+
+
+def read_text(path: str | Path, words=None, dim: int | None = None) -> Vectors:
+    """Read a text vector file: GloVe (no header), word2vec text or fastText ``.vec``
+    (a ``count dim`` header line). Plain or ``.gz``.
+
+    words: keep only these words (a set, a :class:`Vocab`, any container). The file is
+        streamed: a line whose word is not wanted is only counted, never parsed, so
+        memory is bounded by the result, not by the file.
+    Every line is checked for its number of fields (a short or long line names its
+    line number); a wanted word that appears twice, bad UTF-8 and a value that is not
+    a number are errors naming the line. A header whose count disagrees with the
+    lines is an error too (a truncated file).
+    """
+    path = Path(path)
+    wanted = None if words is None else (words if hasattr(words, "__contains__") else set(words))
+    found: dict[str, int] = {}
+    rows: list[np.ndarray] = []
+    with _open_binary(path) as f:
+        first = f.readline()
+        header = _header(first)
+        lines = f if header else itertools.chain([first], f)
+        if header:
+            dim = _check_dim(dim, header[1], path, "the header")
+        start = 2 if header else 1
+        n = 0
+        for n, line in enumerate(lines, start):
+            word, sep, rest = line.rstrip(b"\r\n").partition(b" ")
+            fields = rest.rstrip(b" ").count(b" ") + 1 if rest.strip() else 0
+            if dim is None:
+                dim = fields
+                if dim == 0:
+                    raise VectorFileError(f"{path}, line {n}: a word with no vector")
+            if fields != dim:
+                raise VectorFileError(f"{path}, line {n}: {fields} values, expected {dim} "
+                                      f"(a short line, or vectors of mixed dimensions)")
+            try:
+                word = word.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise VectorFileError(f"{path}, line {n}: the word is not valid UTF-8 ({err.reason} "
+                                      f"at byte {err.start})") from None
+            if wanted is not None and word not in wanted:
+                continue
+            if word in found:
+                raise VectorFileError(f"{path}, line {n}: the word {word!r} appears again "
+                                      f"(first on line {found[word]})")
+            try:
+                rows.append(np.array(rest.split(), dtype=np.float32))
+            except ValueError as err:
+                raise VectorFileError(f"{path}, line {n}: {err}") from None
+            found[word] = n
+    if header and n - 1 != header[0]:
+        raise VectorFileError(f"{path}: the header promises {header[0]:,} vectors but the file has "
+                              f"{n - 1:,} (truncated?)")
+    matrix = np.stack(rows) if rows else np.zeros((0, dim or 0), np.float32)
+    return Vectors(list(found), matrix)
+
+
+def _check_dim(dim, file_dim, path, where):
+    if dim is not None and dim != file_dim:
+        raise VectorFileError(f"{path}: {where} says dimension {file_dim}, expected {dim}")
+    return file_dim
+
+
+def _atomic_write(path: Path, write) -> Path:
+    """Write through ``write(binary_file)`` into a temporary file, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: str | Path, vectors: Vectors, header: bool = True) -> Path:
+    """Write ``.vec`` / word2vec text (``header=True``) or GloVe (``header=False``).
+
+    Values are written with 9 significant digits, enough to read back the same float32.
+    """
+    def write(f):
+        if header:
+            f.write(f"{len(vectors)} {vectors.dim}\n".encode())
+        for word, row in zip(vectors.words, vectors.matrix):
+            _check_word(word)
+            f.write(word.encode("utf-8") + b" " + " ".join(f"{x:.9g}" for x in row).encode() + b"\n")
+    return _atomic_write(path, write)
+
+
+def _check_word(word: str):
+    if not word or any(c.isspace() for c in word):
+        raise ValueError(f"cannot write the word {word!r}: vector files separate fields by whitespace")
+
+
+# --- word2vec binary ------------------------------------------------------------------
+
+def write_word2vec_bin(path: str | Path, vectors: Vectors) -> Path:
+    """The C word2vec binary format: a ``count dim`` line, then per word its UTF-8
+    bytes, a space, ``dim`` little-endian float32 and a newline."""
+    def write(f):
+        f.write(f"{len(vectors)} {vectors.dim}\n".encode())
+        for word, row in zip(vectors.words, vectors.matrix):
+            _check_word(word)
+            f.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
+    return _atomic_write(path, write)
+
+
+def read_word2vec_bin(path: str | Path, words=None) -> Vectors:
+    """Read the word2vec binary format, keeping only ``words`` when given (streamed:
+    unwanted vectors are skipped, never converted). A truncated file or bad UTF-8
+    names the byte offset; a repeated wanted word names both offsets."""
+    path = Path(path)
+    wanted = None if words is None else (words if hasattr(words, "__contains__") else set(words))
+    found: dict[str, int] = {}
+    rows = []
+    with open(path, "rb") as f:
+        first = f.readline()
+        header = _header(first)
+        if header is None:
+            raise VectorFileError(f"{path}: the first line should be 'count dim', got {first[:60]!r}")
+        count, dim = header
+        width = 4 * dim
+        buf, pos, base = f.read(1 << 20), 0, len(first)  # base: file offset of buf[0]
+        for i in range(count):
+            while True:  # the word runs up to the next space
+                end = buf.find(b" ", pos)
+                if end >= 0 and end + 1 + width <= len(buf):
+                    break
+                more = f.read(1 << 20)
+                if not more:
+                    raise VectorFileError(f"{path}: file ends at byte {base + len(buf):,} inside vector "
+                                          f"{i + 1:,} of {count:,} (truncated)")
+                buf, base, pos = buf[pos:] + more, base + pos, 0
+            offset = base + pos
+            raw = buf[pos:end].lstrip(b"\n")  # the C tool writes a newline after each vector
+            try:
+                word = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise VectorFileError(f"{path}, byte {offset + err.start:,}: the word of vector {i + 1:,} "
+                                      f"is not valid UTF-8") from None
+            pos = end + 1 + width
+            if wanted is not None and word not in wanted:
+                continue
+            if word in found:
+                raise VectorFileError(f"{path}, byte {offset:,}: the word {word!r} appears again "
+                                      f"(first at byte {found[word]:,})")
+            rows.append(np.frombuffer(buf, dtype="<f4", count=dim, offset=end + 1).astype(np.float32))
+            found[word] = offset
+    matrix = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
+    return Vectors(list(found), matrix)
+
+
+# --- the official fastText .bin model ---------------------------------------------------
+
+FASTTEXT_MAGIC, FASTTEXT_VERSION = 793712314, 12
+_ARGS = ("dim", "ws", "epoch", "minCount", "neg", "wordNgrams", "loss", "model", "bucket", "minn", "maxn",
+         "lrUpdateRate")
+
+
+class _Reader:
+    """Reads little-endian fields from a binary file, naming the offset when it runs out."""
+
+    def __init__(self, f, path):
+        self.f, self.path = f, path
+
+    def take(self, n: int, what: str) -> bytes:
+        data = self.f.read(n)
+        if len(data) != n:
+            raise VectorFileError(f"{self.path}: file ends at byte {self.f.tell():,} while reading {what} "
+                                  f"(truncated)")
+        return data
+
+    def unpack(self, fmt: str, what: str):
+        import struct
+        return struct.unpack("<" + fmt, self.take(struct.calcsize("<" + fmt), what))
+
+
+class FastTextModel:
+    """An official fastText ``.bin`` model, read without the fastText package.
+
+    Layout (fastText 0.9, ``FastText::saveModel``): magic and version (int32); the
+    arguments (12 int32 and the double ``t``); the dictionary (size, nwords, nlabels
+    as int32, ntokens and pruneidx_size as int64, then per entry the word's bytes, a
+    zero byte, its count as int64 and its type as int8; then the pruned-bucket pairs);
+    a bool ``quant``; the input matrix (rows, cols as int64, then float32 values); and
+    the output matrix. The input matrix holds ``nwords`` word rows followed by
+    ``bucket`` character n-gram rows; it is memory-mapped, so a 7 GB model costs only
+    the rows you ask for.
+
+    A word's vector is the mean of its own row and of its n-gram rows; an unseen word
+    gets the mean of its n-gram rows (``get_word_vector`` in the official package).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = path = Path(path)
+        with open(path, "rb") as f:
+            r = _Reader(f, path)
+            magic, version = r.unpack("ii", "the magic number")
+            if magic != FASTTEXT_MAGIC:
+                raise VectorFileError(f"{path}: not a fastText .bin model (magic number {magic}, "
+                                      f"expected {FASTTEXT_MAGIC})")
+            if version > FASTTEXT_VERSION:
+                raise VectorFileError(f"{path}: fastText format version {version}; this reader knows "
+                                      f"up to {FASTTEXT_VERSION}")
+            self.args = dict(zip(_ARGS, r.unpack("12i", "the arguments")))
+            self.args["t"] = r.unpack("d", "the arguments")[0]
+            size, self.nwords, self.nlabels = r.unpack("iii", "the dictionary header")
+            self.ntokens, prune_size = r.unpack("qq", "the dictionary header")
+            self.words, self.counts, self.labels = [], [], []
+            buf, pos, base = b"", 0, f.tell()  # base: file offset of buf[0]
+            for i in range(size):  # entries are read in 1 MB chunks, never the matrices
+                while (end := buf.find(b"\0", pos)) < 0 or end + 10 > len(buf):
+                    more = f.read(1 << 20)
+                    if not more:
+                        raise VectorFileError(f"{path}: file ends at byte {base + len(buf):,} inside "
+                                              f"dictionary entry {i + 1:,} of {size:,} (truncated)")
+                    buf, base, pos = buf[pos:] + more, base + pos, 0
+                try:
+                    word = buf[pos:end].decode("utf-8")
+                except UnicodeDecodeError:
+                    raise VectorFileError(f"{path}, byte {base + pos:,}: dictionary entry {i + 1:,} "
+                                          f"is not valid UTF-8") from None
+                if buf[end + 9] == 0:
+                    self.words.append(word)
+                    self.counts.append(int.from_bytes(buf[end + 1:end + 9], "little", signed=True))
+                else:
+                    self.labels.append(word)
+                pos = end + 10
+            f.seek(base + pos)
+            self.pruned = {}
+            if prune_size > 0:
+                pairs = np.frombuffer(r.take(8 * prune_size, "the pruned n-gram index"), "<i4")
+                self.pruned = dict(zip(pairs[0::2].tolist(), pairs[1::2].tolist()))
+            if r.unpack("?", "the quantization flag")[0]:
+                raise VectorFileError(f"{path}: a quantized model (.ftz); only full .bin models "
+                                      f"can be read")
+            rows, cols = r.unpack("qq", "the input matrix shape")
+            matrix_at = f.tell()
+            file_size = os.fstat(f.fileno()).st_size
+            if rows <= 0 or cols != self.args["dim"] or matrix_at + 4 * rows * cols > file_size:
+                raise VectorFileError(f"{path}: the input matrix ({rows:,} x {cols} at byte {matrix_at:,}) "
+                                      f"does not fit the file of {file_size:,} bytes or the dimension "
+                                      f"{self.args['dim']} (truncated or corrupt)")
+        self.input = np.memmap(path, dtype="<f4", mode="r", offset=matrix_at, shape=(rows, cols))
+        self.index = {w: i for i, w in enumerate(self.words)}
+
+    @property
+    def dim(self) -> int:
+        return self.args["dim"]
+
+    def subword_ids(self, word: str) -> list[int]:
+        """Rows of the input matrix that make ``word``'s vector (as ``Dictionary::getSubwords``)."""
+        i = self.index.get(word)
+        ids = [] if i is None else [i]
+        if word != EOS and self.args["maxn"] > 0:
+            for h in char_ngram_hashes(word, self.args["minn"], self.args["maxn"], self.args["bucket"]):
+                if self.pruned:
+                    if h not in self.pruned:
+                        continue
+                    h = self.pruned[h]
+                ids.append(self.nwords + h)
+        return ids
+
+    def get_word_vector(self, word: str) -> np.ndarray:
+        ids = self.subword_ids(word)
+        if not ids:
+            return np.zeros(self.dim, np.float32)
+        return self.input[ids].mean(axis=0, dtype=np.float64).astype(np.float32)
+
+    def vectors(self, words=None) -> Vectors:
+        """The vectors of the model's words (all, or those in ``words``), as a :class:`Vectors`."""
+        keep = self.words if words is None else [w for w in self.words if w in words]
+        return Vectors(keep, np.stack([self.get_word_vector(w) for w in keep]) if keep
+                       else np.zeros((0, self.dim), np.float32))
+
+
+def load(path: str | Path, words=None) -> Vectors:
+    """Read any supported vector file, by its content: a fastText ``.bin`` (by its magic
+    number), word2vec binary (``.bin`` otherwise), or text (GloVe / word2vec / ``.vec``)."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if len(head) == 4 and int.from_bytes(head, "little") == FASTTEXT_MAGIC:
+        return FastTextModel(path).vectors(words)
+    if path.suffix == ".bin":
+        return read_word2vec_bin(path, words)
+    return read_text(path, words)
+
+
+# --- the published vectors, for users with internet -----------------------------------
+
+@dataclass(frozen=True)
+class Pretrained:
+    """A published vector file: the archive to download and the file inside it."""
+
+    archive: Source
+    member: str | None  # the file inside a .zip; None: the archive is one gzip-compressed file
+    sha256: str | None = None  # of the extracted file, where one is published
+
+
+_GLOVE_6B = Source("glove.6B.zip", ("https://nlp.stanford.edu/data/glove.6B.zip",
+                                    "https://downloads.cs.stanford.edu/nlp/data/glove.6B.zip",
+                                    "https://huggingface.co/stanfordnlp/glove/resolve/main/glove.6B.zip"),
+                   sha256=None, size=862_182_613)
+_FASTTEXT = "https://dl.fbaipublicfiles.com/fasttext"
+
+# Neither Stanford nor fastText publishes checksums: the archives are pinned on
+# first download (see fetch.Source). glove.6B.50d.txt's sha256 is the one
+# independent projects record for it.
+PRETRAINED = {
+    "glove.6B.50d": Pretrained(_GLOVE_6B, "glove.6B.50d.txt",
+                               "d8f717f8dd4b545cb7f418ef9f3d0c3e6e68a6f48b97d32f8b7aae40cb31f96f"),
+    "glove.6B.100d": Pretrained(_GLOVE_6B, "glove.6B.100d.txt"),
+    "glove.6B.200d": Pretrained(_GLOVE_6B, "glove.6B.200d.txt"),
+    "glove.6B.300d": Pretrained(_GLOVE_6B, "glove.6B.300d.txt"),
+    "wiki-news-300d-1M": Pretrained(Source("wiki-news-300d-1M.vec.zip", (
+        f"{_FASTTEXT}/vectors-english/wiki-news-300d-1M.vec.zip",), None), "wiki-news-300d-1M.vec"),
+    "wiki-news-300d-1M-subword": Pretrained(Source("wiki-news-300d-1M-subword.vec.zip", (
+        f"{_FASTTEXT}/vectors-english/wiki-news-300d-1M-subword.vec.zip",), None), "wiki-news-300d-1M-subword.vec"),
+    "crawl-300d-2M": Pretrained(Source("crawl-300d-2M.vec.zip", (
+        f"{_FASTTEXT}/vectors-english/crawl-300d-2M.vec.zip",), None), "crawl-300d-2M.vec"),
+    "cc.en.300.bin": Pretrained(Source("cc.en.300.bin.gz", (
+        f"{_FASTTEXT}/vectors-crawl/cc.en.300.bin.gz",), None), None),  # 4.5 GB: the .bin model
+}
+
+
+def fetch_vectors(name: str | Pretrained, folder: str | Path | None = None) -> Path:
+    """Download (once) and unpack a published vector file; returns its path.
+
+    name: a key of ``PRETRAINED`` (e.g. ``"glove.6B.100d"``, ``"wiki-news-300d-1M"``)
+        or a :class:`Pretrained`. folder: default ``<data root>/vectors``.
+    Every step is verified and atomic (see ``fetch.download``): nothing half
+    downloaded or half extracted is ever left under a final name.
+    """
+    import gzip
+    import shutil
+    import zlib
+
+    from bigtext_lite import config
+    from bigtext_lite.data.fetch import DataError, download, extract_member, sha256sum
+
+    if isinstance(name, str):
+        if name not in PRETRAINED:
+            raise KeyError(f"unknown vectors {name!r}; known: {', '.join(PRETRAINED)}")
+        name = PRETRAINED[name]
+    folder = Path(folder) if folder is not None else config.data_root() / "vectors"
+    archive = download(name.archive, folder)
+    if name.member is not None:
+        return extract_member(archive, name.member, folder, name.sha256)
+    dest = folder / archive.name.removesuffix(".gz")
+    if dest.exists() and (name.sha256 is None or sha256sum(dest) == name.sha256):
+        return dest
+    part = dest.with_name(dest.name + ".part")
+    try:
+        with gzip.open(archive, "rb") as src, open(part, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+        os.replace(part, dest)
+    except (OSError, EOFError, zlib.error) as err:
+        raise DataError(f"cannot decompress {archive}: {err}") from err
+    finally:
+        part.unlink(missing_ok=True)
+    return dest

@@ -75,6 +75,26 @@ def ngram_buckets(word_hashes: Sequence[int], n: int, bucket: int) -> list[int]:
     return out
 
 
+def char_ngrams(word: str, minn: int, maxn: int) -> list[str]:
+    """The character n-grams of ``<word>`` with minn <= n <= maxn, in fastText's order
+    (by start position, then length; ``<`` and ``>`` alone are never n-grams)."""
+    w = "<" + word + ">"
+    out = []
+    for i in range(len(w)):
+        for n in range(max(minn, 1), maxn + 1):
+            if i + n > len(w):
+                break
+            if n == 1 and (i == 0 or i + n == len(w)):
+                continue
+            out.append(w[i:i + n])
+    return out
+
+
+def char_ngram_hashes(word: str, minn: int, maxn: int, bucket: int) -> list[int]:
+    """Bucket ids (0 .. bucket-1) of the character n-grams of ``word``, as fastText hashes them."""
+    return [fasttext_hash(g) % bucket for g in char_ngrams(word, minn, maxn)]
+
+
 # --- reading the official training format ---------------------------------------------
 
 def parse_line(line: str, label_prefix: str = LABEL_PREFIX) -> tuple[list[str], list[str]]:
