@@ -106,7 +106,7 @@ def test_malformed_word2vec_binary_names_the_offset(tmp_path, small):
     dup = V.Vectors(["a", "b"], np.zeros((2, 5), np.float32))
     raw = V.write_word2vec_bin(tmp_path / "d.bin", dup).read_bytes().replace(b"\nb ", b"\na ")
     (tmp_path / "d.bin").write_bytes(raw)
-    with pytest.raises(V.VectorFileError, match=r"byte 25: the word 'a' appears again \(first at byte 4\)"):
+    with pytest.raises(V.VectorFileError, match=r"byte 27: the word 'a' appears again \(first at byte 4\)"):
         V.read_word2vec_bin(tmp_path / "d.bin")
     (tmp_path / "h.bin").write_bytes(b"not a header\n")
     with pytest.raises(V.VectorFileError, match="first line should be 'count dim'"):
@@ -153,7 +153,7 @@ def test_official_fasttext_bin_gives_the_official_vectors(official_bin):
 def test_truncated_or_foreign_bin_is_named(official_bin, tmp_path):
     _, path, _ = official_bin
     raw = path.read_bytes()
-    for cut, message in [(30, "while reading the arguments"), (80, "inside dictionary entry"),
+    for cut, message in [(30, "while reading the arguments"), (120, "inside dictionary entry"),
                          (len(raw) - 100, "does not fit the file")]:
         (tmp_path / "cut.bin").write_bytes(raw[:cut])
         with pytest.raises(V.VectorFileError, match=message):

@@ -374,8 +374,8 @@ def read_word2vec_bin(path: str | Path, words=None) -> Vectors:
                     raise VectorFileError(f"{path}: file ends at byte {base + len(buf):,} inside vector "
                                           f"{i + 1:,} of {count:,} (truncated)")
                 buf, base, pos = buf[pos:] + more, base + pos, 0
-            offset = base + pos
             raw = buf[pos:end].lstrip(b"\n")  # the C tool writes a newline after each vector
+            offset = base + end - len(raw)  # where the word starts in the file
             try:
                 word = raw.decode("utf-8")
             except UnicodeDecodeError as err:
