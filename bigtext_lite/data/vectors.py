@@ -484,6 +484,13 @@ class FastTextModel:
                 raise VectorFileError(f"{path}: the input matrix ({rows:,} x {cols} at byte {matrix_at:,}) "
                                       f"does not fit the file of {file_size:,} bytes or the dimension "
                                       f"{self.args['dim']} (truncated or corrupt)")
+            f.seek(matrix_at + 4 * rows * cols)  # the output matrix must be whole too
+            r.unpack("?", "the output quantization flag")
+            out_rows, out_cols = r.unpack("qq", "the output matrix shape")
+            if f.tell() + 4 * out_rows * out_cols != file_size:
+                raise VectorFileError(f"{path}: the output matrix ({out_rows:,} x {out_cols} at byte "
+                                      f"{f.tell():,}) does not fit the file of {file_size:,} bytes "
+                                      f"(truncated or corrupt)")
         self.input = np.memmap(path, dtype="<f4", mode="r", offset=matrix_at, shape=(rows, cols))
         self.index = {w: i for i, w in enumerate(self.words)}
 
