@@ -184,3 +184,19 @@ def test_missing_checkpoints_say_what_to_do(tmp_path, monkeypatch):
     (tmp_path / "gpt2.json").write_text(json.dumps({"model_type": "gpt2"}))
     with pytest.raises(ValueError, match="model_type 'gpt2' is not a BERT"):
         B.BertConfig.from_json(tmp_path / "gpt2.json")
+
+
+@needs_minilm
+def test_input_word_vectors_average_the_word_pieces():
+    import numpy as np
+    from bigtext_lite.models.bert import _canonical, input_word_vectors, read_weights, resolve_checkpoint, tokenizer_for
+    folder = resolve_checkpoint("minilm")
+    table = {_canonical(k): v for k, v in read_weights(folder).items()}["embeddings.word_embeddings.weight"].float()
+    tok = tokenizer_for(folder)
+    vecs = input_word_vectors(["film", "unwatchable", "\u2603\u2603", "Film"], folder)
+    pieces = tok.tokenize_ids("unwatchable")
+    assert len(pieces) > 1  # split into pieces, one vector
+    np.testing.assert_allclose(vecs["unwatchable"], table[pieces].mean(0).numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(vecs["film"], table[tok.vocab["film"]].numpy())
+    np.testing.assert_array_equal(vecs["Film"], vecs["film"])  # the uncased tokenizer lower-cases
+    assert tok.tokenize_ids("\u2603\u2603") == [tok.unk_id] and "\u2603\u2603" not in vecs  # all [UNK]: left out
