@@ -89,6 +89,7 @@ def test_neighbours_and_analogy():
     (b"a 1 2\n\xff\xfe 3 4\n", r"line 2: the word is not valid UTF-8"),
     (b"a 1 2\nb 3 x\n", r"line 2: could not convert"),
     (b"3 2\na 1 2\nb 3 4\n", r"header promises 3 vectors but the file has 2"),
+    (b"1 2\na 1 2\nb 3 4\n", r"line 3: more vectors than the 1 the header promises"),
 ])
 def test_malformed_text_files_name_the_line(tmp_path, body, message):
     path = tmp_path / "bad.txt"

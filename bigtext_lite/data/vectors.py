@@ -239,6 +239,36 @@ def _header(first: bytes) -> tuple[int, int] | None:
     return None
 
 
+class _Rows:
+    """Collects the vectors a reader keeps. With a known bound on their number (the
+    wanted words, or the file's header) it fills one preallocated array, so the peak
+    memory is the result itself; otherwise it stacks a list at the end."""
+
+    def __init__(self, capacity: int | None):
+        self.capacity, self.n, self.array, self.list = capacity, 0, None, []
+
+    def append(self, row: np.ndarray):
+        if self.capacity is None:
+            self.list.append(row)
+        else:
+            if self.array is None:
+                self.array = np.empty((self.capacity, len(row)), np.float32)
+            self.array[self.n] = row
+        self.n += 1
+
+    def matrix(self, dim: int) -> np.ndarray:
+        if self.n == 0:
+            return np.zeros((0, dim), np.float32)
+        if self.array is not None:
+            return self.array[:self.n] if self.n < self.capacity else self.array
+        return np.stack(self.list)
+
+
+def _capacity(wanted, header_count: int | None) -> int | None:
+    bounds = [b for b in (header_count, len(wanted) if hasattr(wanted, "__len__") else None) if b is not None]
+    return min(bounds) if bounds else None
+
+
 def read_text(path: str | Path, words=None, dim: int | None = None) -> Vectors:
     """Read a text vector file: GloVe (no header), word2vec text or fastText ``.vec``
     (a ``count dim`` header line). Plain or ``.gz``.
@@ -254,16 +284,19 @@ def read_text(path: str | Path, words=None, dim: int | None = None) -> Vectors:
     path = Path(path)
     wanted = None if words is None else (words if hasattr(words, "__contains__") else set(words))
     found: dict[str, int] = {}
-    rows: list[np.ndarray] = []
     with _open_binary(path) as f:
         first = f.readline()
         header = _header(first)
+        rows = _Rows(_capacity(wanted, header[0] if header else None))
         lines = f if header else itertools.chain([first], f)
         if header:
             dim = _check_dim(dim, header[1], path, "the header")
         start = 2 if header else 1
         n = 0
         for n, line in enumerate(lines, start):
+            if header and n - 1 > header[0]:
+                raise VectorFileError(f"{path}, line {n}: more vectors than the {header[0]:,} the header "
+                                      f"promises")
             word, sep, rest = line.rstrip(b"\r\n").partition(b" ")
             fields = rest.rstrip(b" ").count(b" ") + 1 if rest.strip() else 0
             if dim is None:
@@ -291,8 +324,7 @@ def read_text(path: str | Path, words=None, dim: int | None = None) -> Vectors:
     if header and n - 1 != header[0]:
         raise VectorFileError(f"{path}: the header promises {header[0]:,} vectors but the file has "
                               f"{n - 1:,} (truncated?)")
-    matrix = np.stack(rows) if rows else np.zeros((0, dim or 0), np.float32)
-    return Vectors(list(found), matrix)
+    return Vectors(list(found), rows.matrix(dim or 0))
 
 
 def _check_dim(dim, file_dim, path, where):
@@ -309,6 +341,9 @@ def _atomic_write(path: Path, write) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a vector file is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -355,13 +390,13 @@ def read_word2vec_bin(path: str | Path, words=None) -> Vectors:
     path = Path(path)
     wanted = None if words is None else (words if hasattr(words, "__contains__") else set(words))
     found: dict[str, int] = {}
-    rows = []
     with open(path, "rb") as f:
         first = f.readline()
         header = _header(first)
         if header is None:
             raise VectorFileError(f"{path}: the first line should be 'count dim', got {first[:60]!r}")
         count, dim = header
+        rows = _Rows(_capacity(wanted, count))
         width = 4 * dim
         buf, pos, base = f.read(1 << 20), 0, len(first)  # base: file offset of buf[0]
         for i in range(count):
@@ -387,10 +422,9 @@ def read_word2vec_bin(path: str | Path, words=None) -> Vectors:
             if word in found:
                 raise VectorFileError(f"{path}, byte {offset:,}: the word {word!r} appears again "
                                       f"(first at byte {found[word]:,})")
-            rows.append(np.frombuffer(buf, dtype="<f4", count=dim, offset=end + 1).astype(np.float32))
+            rows.append(np.frombuffer(buf, dtype="<f4", count=dim, offset=end + 1))
             found[word] = offset
-    matrix = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
-    return Vectors(list(found), matrix)
+    return Vectors(list(found), rows.matrix(dim))
 
 
 # --- the official fastText .bin model ---------------------------------------------------

@@ -23,7 +23,8 @@ from bigtext_lite import config
 from bigtext_lite.checkpoint import write_json_atomic
 
 CHAPTERS = {"fasttext": "bigtext_lite.runs.fasttext", "baselines": "bigtext_lite.runs.baselines",
-            "lstm": "bigtext_lite.runs.lstm", "bert": "bigtext_lite.runs.bert"}
+            "word_vectors": "bigtext_lite.runs.word_vectors", "lstm": "bigtext_lite.runs.lstm",
+            "bert": "bigtext_lite.runs.bert"}
 
 
 def with_overrides(settings: dict, overrides: dict | None) -> dict:
