@@ -38,12 +38,12 @@ from bigtext_lite.train import evaluate, fit
 def settings(profile: str | None = None) -> dict:
     quick = (profile or config.profile()) == "quick"
     if quick:
-        return dict(corpus_texts=4000, dim=50, epoch=3, minCount=5, bucket=200_000, ws=5, neg=5,
-                    compare=True, curve=True, sizes=[250, 1000, 4000], n_test=2000, max_len=400,
-                    vocab_size=20_000, bert="minilm", batch_size=1024)
+        return dict(corpus_texts=2000, dim=50, epoch=2, minCount=5, bucket=200_000, ws=5, neg=5,
+                compare=True, curve=True, sizes=[250, 1000, 4000], n_test=2000, max_len=400,
+                vocab_size=20_000, bert="minilm", batch_size=1024)
     return dict(corpus_texts=None, dim=100, epoch=5, minCount=5, bucket=2_000_000, ws=5, neg=5,
                 compare=True, curve=True, sizes=[250, 500, 1000, 2500, 5000, 10_000, 25_000], n_test=None,
-                max_len=800, vocab_size=50_000, bert="minilm", batch_size=1024)
+                max_len=800, vocab_size=50_000, bert="minilm", batch_size=4096)
 
 
 def corpus(n: int | None = None) -> list[list[str]]:
@@ -152,15 +152,20 @@ def train_gensim(texts, s, thread: int, subwords: bool):
     return Vectors(list(kv.index_to_key), kv.vectors), seconds
 
 
-def compare(texts, s, thread: int | None = None) -> dict:
-    """Train with every available implementation on ``texts``; time and probe each."""
+def compare(texts, s, ours=None, thread: int | None = None) -> dict:
+    """Train with every available implementation on ``texts`` and probe each.
+
+    ours: an already trained model of ours (its time is reported), else one is trained.
+    Returns {"rows": {name: measures}, "vectors": {name: Vectors}, "ours": our model, ...}.
+    """
     thread = thread or os.cpu_count() or 1
-    torch.set_num_threads(thread)
     tokens = sum(len(t) + 1 for t in texts) * s["epoch"]
     ratings = word_ratings()
     probe = [w for w, _ in Counter(w for t in texts for w in t).most_common(3000) if w in ratings]
     rows, found = {}, {}
-    trainers = {"ours": lambda: train_ours(texts, s),
+    if ours is None:
+        ours, _ = train_ours(texts, s)
+    trainers = {"ours": lambda: (ours.vectors(), ours.stats["train_s"]),
                 "official fastText": lambda: train_official(texts, s, thread),
                 "gensim FastText": lambda: train_gensim(texts, s, thread, subwords=True),
                 "gensim Word2Vec (no n-grams)": lambda: train_gensim(texts, s, thread, subwords=False)}
@@ -170,21 +175,17 @@ def compare(texts, s, thread: int | None = None) -> dict:
         except ImportError as err:
             rows[name] = {"skipped": f"not installed ({err.name})"}
             continue
-        if name == "ours":
-            device = vecs.stats["device"]
-            vecs = vecs.vectors()
-        else:
-            device = f"CPU, {thread} thread(s)"
         found[name] = vecs
         rows[name] = {"seconds": round(seconds, 1), "words_per_s": round(tokens / seconds),
-                      "device": device, "words": len(vecs),
+                      "device": ours.stats["device"] if name == "ours" else f"cpu, {thread} thread(s)",
+                      "words": len(vecs),
                       "neighbour_rating_r": round(neighbour_rating_agreement(vecs, ratings, probe), 3),
                       "analogies": {k: round(v, 3) for k, v in analogy_accuracy(vecs).items()}}
         print(name, rows[name], flush=True)
     examples = {name: {w: [x for x, _ in v.most_similar(w, 6)] for w in ("great", "awful", "hitchcock")
                        if w in v} for name, v in found.items()}
     return {"tokens_per_epoch": tokens // s["epoch"], "texts": len(texts), "rows": rows,
-            "neighbours": examples, "probe_words": len(probe)}
+            "neighbours": examples, "probe_words": len(probe), "vectors": found, "ours": ours}
 
 
 # --- the learning curve -----------------------------------------------------------------
@@ -208,7 +209,7 @@ def train_classifier(matrix: torch.Tensor | None, freeze: bool, n: int, data: di
     if matrix is not None:
         model.embedding.weight.data.copy_(matrix)
         model.embedding.weight.requires_grad_(not freeze)
-    epochs = max(5, min(60, math.ceil(40_000 / n)))  # about the same number of steps at every size
+    epochs = max(3, min(40, math.ceil(10_000 / n)))  # about the same number of steps at every size
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=5e-3)
     fit(model, bucketed_loader(seqs, list(part.labels), 32, vocab["<pad>"], seed=seed), num_epochs=epochs,
@@ -226,12 +227,12 @@ def learning_curve(matrices: dict[str, tuple[torch.Tensor | None, bool]], data: 
     return out
 
 
-def transfer_matrices(texts, data: dict, s: dict) -> tuple[dict, dict]:
-    """The embedding matrices the curve compares, and their coverage reports."""
+def transfer_matrices(ours: W.WordVectors, data: dict, s: dict) -> tuple[dict, dict]:
+    """The embedding matrices the curve compares (random; our vectors frozen and
+    fine-tuned; BERT's input embeddings fine-tuned) and their coverage reports."""
     from bigtext_lite.models.bert import input_word_vectors
 
     vocab = data["vocab"]
-    ours, seconds = train_ours(texts, s)
     matrix, cov = build_embedding_matrix(vocab, ours.vectors(set(vocab.itos)), s["dim"],
                                          fallback=ours.get_word_vector)
     matrices = {"random": (None, False), "ours, frozen": (matrix, True), "ours, fine-tuned": (matrix, False)}
@@ -241,7 +242,7 @@ def transfer_matrices(texts, data: dict, s: dict) -> tuple[dict, dict]:
         bmatrix, bcov = build_embedding_matrix(vocab, bert, bert.dim, oov="zeros")
         matrices["BERT input embeddings, fine-tuned"] = (bmatrix, False)
         coverage["bert"] = str(bcov)
-    return matrices, {"coverage": coverage, "vector_seconds": round(seconds, 1)}
+    return matrices, coverage
 
 
 def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict:
@@ -250,12 +251,14 @@ def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict
     s = with_overrides(settings(), overrides)
     result: dict = {"settings": s}
     texts = corpus(s["corpus_texts"])
+    ours, _ = train_ours(texts, s)
+    result["ours"] = {k: v for k, v in ours.stats.items()}
+    save_partial(result)
     if s["compare"]:
-        result["compare"] = compare(texts, s)
+        result["compare"] = {k: v for k, v in compare(texts, s, ours).items() if k not in ("vectors", "ours")}
         save_partial(result)
     if s["curve"]:
         data = curve_data(s, texts)
-        matrices, info = transfer_matrices(texts, data, s)
-        result.update(info)
+        matrices, result["coverage"] = transfer_matrices(ours, data, s)
         result["curve"] = {"sizes": s["sizes"], "accuracy": learning_curve(matrices, data, s)}
     return result
