@@ -199,8 +199,9 @@ def curve_data(s: dict, vocab_texts) -> dict:
             "train": load_imdb("train")}
 
 
-def train_classifier(matrix: torch.Tensor | None, freeze: bool, n: int, data: dict, s: dict, seed: int = 0) -> float:
-    """Test accuracy of a bag-of-embeddings classifier trained on ``n`` reviews."""
+def train_classifier(matrix: torch.Tensor | None, n: int, data: dict, s: dict, seed: int = 0) -> float:
+    """Test accuracy of a bag-of-embeddings classifier trained end to end on ``n``
+    reviews, its embedding matrix random (``None``) or initialised from ``matrix``."""
     config.seed_everything(seed)
     vocab, device = data["vocab"], config.device()
     part = data["train"].sample(n, seed=seed)
@@ -208,7 +209,6 @@ def train_classifier(matrix: torch.Tensor | None, freeze: bool, n: int, data: di
     model = BagOfEmbeddings(len(vocab), s["dim"] if matrix is None else matrix.shape[1], 2, vocab["<pad>"])
     if matrix is not None:
         model.embedding.weight.data.copy_(matrix)
-        model.embedding.weight.requires_grad_(not freeze)
     epochs = max(3, min(40, math.ceil(10_000 / n)))  # about the same number of steps at every size
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=5e-3)
@@ -218,28 +218,65 @@ def train_classifier(matrix: torch.Tensor | None, freeze: bool, n: int, data: di
     return evaluate(model, test, device=device)["acc"]
 
 
+def mean_vectors(matrix: torch.Tensor, seqs) -> torch.Tensor:
+    """Each review as the mean of its words' rows (unknown words count as zeros)."""
+    lengths = torch.tensor([len(x) for x in seqs])
+    offsets = torch.cumsum(lengths, 0) - lengths
+    return torch.nn.functional.embedding_bag(torch.cat(seqs), matrix, offsets, mode="mean")
+
+
+def probe_accuracy(matrix: torch.Tensor, n: int, data: dict, s: dict, seed: int = 0, l2: float = 1e-3) -> float:
+    """Frozen vectors: logistic regression on each review's mean vector (standardised),
+    trained to convergence by L-BFGS. A linear probe has no step size or epoch count
+    to get wrong, so differences come from the vectors alone."""
+    torch.manual_seed(seed)
+    part = data["train"].sample(n, seed=seed)
+    x = mean_vectors(matrix, numericalize(part.texts, data["vocab"], max_len=s["max_len"]))
+    y = torch.tensor(list(part.labels), dtype=torch.float32)
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    x = (x - mu) / sd
+    w = torch.zeros(x.shape[1], requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], max_iter=500, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y) + l2 * w.square().sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+    test_x = (mean_vectors(matrix, data["test"][0]) - mu) / sd
+    with torch.no_grad():
+        pred = (test_x @ w + b) > 0
+    return float((pred.long() == torch.tensor(data["test"][1])).float().mean())
+
+
 def learning_curve(matrices: dict[str, tuple[torch.Tensor | None, bool]], data: dict, s: dict) -> dict:
-    """{name: [accuracy at each size]} for each (matrix, freeze) setting."""
+    """{name: [test accuracy at each size]}: (matrix, True) is a linear probe of frozen
+    vectors, (matrix or None, False) a bag-of-embeddings classifier trained end to end."""
     out = {}
     for name, (matrix, freeze) in matrices.items():
-        out[name] = [round(train_classifier(matrix, freeze, n, data, s), 4) for n in s["sizes"]]
+        run = probe_accuracy if freeze else train_classifier
+        out[name] = [round(run(matrix, n, data, s), 4) for n in s["sizes"]]
         print(name, out[name], flush=True)
     return out
 
 
 def transfer_matrices(ours: W.WordVectors, data: dict, s: dict) -> tuple[dict, dict]:
-    """The embedding matrices the curve compares (random; our vectors frozen and
-    fine-tuned; BERT's input embeddings fine-tuned) and their coverage reports."""
+    """The embedding matrices the curve compares (random; our vectors and BERT's input
+    embeddings, each frozen and fine-tuned) and their coverage reports."""
     from bigtext_lite.models.bert import input_word_vectors
 
     vocab = data["vocab"]
     matrix, cov = build_embedding_matrix(vocab, ours.vectors(set(vocab.itos)), s["dim"],
                                          fallback=ours.get_word_vector)
-    matrices = {"random": (None, False), "ours, frozen": (matrix, True), "ours, fine-tuned": (matrix, False)}
+    matrices = {"random, trained": (None, False), "ours, frozen (linear probe)": (matrix, True),
+                "ours, fine-tuned": (matrix, False)}
     coverage = {"ours": str(cov)}
     if s["bert"]:
         bert = input_word_vectors(vocab.itos, s["bert"])
         bmatrix, bcov = build_embedding_matrix(vocab, bert, bert.dim, oov="zeros")
+        matrices["BERT input embeddings, frozen (linear probe)"] = (bmatrix, True)
         matrices["BERT input embeddings, fine-tuned"] = (bmatrix, False)
         coverage["bert"] = str(bcov)
     return matrices, coverage
