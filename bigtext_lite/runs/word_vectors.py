@@ -251,14 +251,17 @@ def probe_accuracy(matrix: torch.Tensor, n: int, data: dict, s: dict, seed: int 
     return float((pred.long() == torch.tensor(data["test"][1])).float().mean())
 
 
-def learning_curve(matrices: dict[str, tuple[torch.Tensor | None, bool]], data: dict, s: dict) -> dict:
+def learning_curve(matrices: dict[str, tuple[torch.Tensor | None, bool]], data: dict, s: dict,
+                   out: dict | None = None, after_each=lambda: None) -> dict:
     """{name: [test accuracy at each size]}: (matrix, True) is a linear probe of frozen
-    vectors, (matrix or None, False) a bag-of-embeddings classifier trained end to end."""
-    out = {}
+    vectors, (matrix or None, False) a bag-of-embeddings classifier trained end to end.
+    Fills ``out`` (if given) and calls ``after_each()`` as each curve is done."""
+    out = {} if out is None else out
     for name, (matrix, freeze) in matrices.items():
         run = probe_accuracy if freeze else train_classifier
         out[name] = [round(run(matrix, n, data, s), 4) for n in s["sizes"]]
         print(name, out[name], flush=True)
+        after_each()
     return out
 
 
@@ -297,5 +300,6 @@ def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict
     if s["curve"]:
         data = curve_data(s, texts)
         matrices, result["coverage"] = transfer_matrices(ours, data, s)
-        result["curve"] = {"sizes": s["sizes"], "accuracy": learning_curve(matrices, data, s)}
+        result["curve"] = {"sizes": s["sizes"], "accuracy": {}}
+        learning_curve(matrices, data, s, result["curve"]["accuracy"], lambda: save_partial(result))
     return result
