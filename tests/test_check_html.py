@@ -59,3 +59,27 @@ def test_results_page_shows_every_row_and_flags_a_cut_short_run(tmp_path):
     (tmp_path / "fasttext-quick.json").write_text(json.dumps(speed))
     page = render_results.render(tmp_path)
     assert "| bigrams, ours | – | 90.00 | 2.5 | 1,234,567 |" in page and "seconds | words / s |" in page
+
+
+def test_results_page_renders_the_word_vectors_comparison_and_curve(tmp_path):
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import render_results
+
+    run = {"chapter": "word_vectors", "profile": "full", "complete": True, "device": "GPU", "torch": "2",
+           "date": "today", "git_commit": "abc", "settings": {"epoch": 5, "dim": 100},
+           "compare": {"texts": 10, "tokens_per_epoch": 1000, "rows": {
+               "ours": {"seconds": 1.5, "words_per_s": 3333, "neighbour_rating_r": 0.8, "device": "cuda",
+                        "analogies": {"all": 0.5}},
+               "gensim FastText": {"skipped": "not installed (gensim)"}}},
+           "curve": {"sizes": [250, 25000], "accuracy": {"random, trained": [0.7, 0.87]}}}
+    (tmp_path / "word_vectors-full.json").write_text(json.dumps(run))
+    page = render_results.render(tmp_path)
+    assert "## Word vectors and transfer" in page
+    assert "| ours | 1.5 | 3,333 | 0.800 | 50.00 | cuda |" in page
+    assert "| gensim FastText | – | – | – | – | not installed (gensim) |" in page
+    assert "| embedding matrix | 250 | 25,000 |" in page and "| random, trained | 70.00 | 87.00 |" in page
+    assert "| configuration |" not in page  # no rows table for a chapter without rows

@@ -124,7 +124,7 @@ def test_words_that_cannot_be_written_are_refused(tmp_path):
 def official_bin(tmp_path_factory):
     """A .bin written by the official fastText, trained here on a tiny corpus with
     multi-byte characters (the n-gram code must cut UTF-8 by characters)."""
-    fasttext = pytest.importorskip("fasttext")  # noqa: F841
+    pytest.importorskip("fasttext")
     from bigtext_lite.models.fasttext import train_official
     import random
     rng = random.Random(0)

@@ -28,11 +28,39 @@ REFERENCES = [
 
 CHAPTER_TITLES = {"fasttext": ("fastText, ours and the official", "sec-fasttext"),
                   "baselines": ("Linear baselines", "sec-linear-baselines"),
+                  "word_vectors": ("Word vectors and transfer", "sec-word-vectors"),
                   "lstm": ("LSTM on IMDB", "sec-lstm"), "bert": ("BERT fine-tuning", "sec-bert")}
 
 
 def _pct(x) -> str:
     return f"{100 * x:.2f}" if isinstance(x, (int, float)) else "–"
+
+
+def _word_vector_tables(r: dict) -> list[str]:
+    """The word-vectors chapter: trainers compared on one corpus, and the learning curve."""
+    out = []
+    if r.get("compare"):
+        c = r["compare"]
+        out += [f"Skip-gram on {c['texts']:,} reviews ({c['tokens_per_epoch']:,} tokens per epoch), "
+                f"{r['settings']['epoch']} epochs, dimension {r['settings']['dim']}:", "",
+                "| implementation | seconds | words / s | neighbour rating r | analogies (%) | device |",
+                "| --- | ---: | ---: | ---: | ---: | --- |"]
+        for name, row in c["rows"].items():
+            if "skipped" in row:
+                out.append(f"| {name} | – | – | – | – | {row['skipped']} |")
+            else:
+                out.append(f"| {name} | {row['seconds']:.1f} | {row['words_per_s']:,} | "
+                           f"{row['neighbour_rating_r']:.3f} | {_pct(row['analogies']['all'])} | {row['device']} |")
+        out.append("")
+    if r.get("curve"):
+        sizes = r["curve"]["sizes"]
+        out += ["Test accuracy (%) by number of labelled training reviews:", "",
+                "| embedding matrix | " + " | ".join(f"{n:,}" for n in sizes) + " |",
+                "| --- |" + " ---: |" * len(sizes)]
+        out += [f"| {name} | " + " | ".join(_pct(a) for a in accs) + " |"
+                for name, accs in r["curve"]["accuracy"].items()]
+        out.append("")
+    return out
 
 
 def render(results_dir: Path = ROOT / "results") -> str:
@@ -70,13 +98,15 @@ def render(results_dir: Path = ROOT / "results") -> str:
             out += [f"**{r['profile']} profile{variant}**{status}: {r['device']}, torch {r['torch']}, "
                     f"{r['date']}, commit `{r['git_commit']}`{sizes}.", ""]
             speed = any("words_per_second" in row for row in r.get("rows", []))
-            out += ["| configuration | validation (%) | test (%) |" + (" seconds | words / s |" if speed else ""),
-                    "| --- | ---: | ---: |" + (" ---: | ---: |" if speed else "")]
+            if r.get("rows"):
+                out += ["| configuration | validation (%) | test (%) |" + (" seconds | words / s |" if speed else ""),
+                        "| --- | ---: | ---: |" + (" ---: | ---: |" if speed else "")]
             for row in r.get("rows", []):
                 best = " **best**" if row["config"] == r.get("best_config") else ""
                 extra = f" {row['seconds']:.1f} | {row['words_per_second']:,} |" if speed else ""
                 out.append(f"| {row['config']}{best} | {_pct(row.get('val_acc'))} | {_pct(row.get('test_acc'))} |"
                            + extra)
+            out += _word_vector_tables(r)
             if r.get("epoch_seconds"):
                 out += ["", "Seconds per training epoch:", "",
                         "| variant | seconds |", "| --- | ---: |"]
