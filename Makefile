@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make book   build the rendered book into _build/html (quick profile by default)
-#   make test   pytest + nbval over every notebook + the book build with -W
+#   make test   pytest + nbval over every notebook + the book build with -W,
+#               then every page read in headless Chromium (tools/browser_check.py)
 # Both create (or reuse) the virtual environment .venv and install everything.
 #
 # TORCH_SPEC picks the torch build. Left alone, pip chooses (a CUDA build on
@@ -16,7 +17,7 @@ export BIGTEXT_PROFILE
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test test-lib test-notebooks test-book execute bench clean
+.PHONY: book test test-lib test-notebooks test-book chromium execute bench clean
 
 # Reinstall only when the project's requirements change.
 $(STAMP): pyproject.toml
@@ -35,7 +36,7 @@ book: $(STAMP)
 
 test: test-lib test-notebooks test-book
 
-test-lib: $(STAMP)
+test-lib: $(STAMP) chromium
 	$(BIN)/python -m pytest -q tests
 
 # --nbval-lax: run every cell, compare only cells marked NBVAL_CHECK_OUTPUT.
@@ -43,11 +44,19 @@ test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=900 --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 
-test-book: $(STAMP)
+test-book: $(STAMP) chromium
 	rm -rf _build
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	test -f _build/html/index.html
 	$(BIN)/python tools/check_html.py _build/html
+	$(BIN)/python tools/browser_check.py _build/html --screenshots _build/screenshots
+
+# The browser test reads every page in headless Chromium (Debian's package).
+# Installed here when missing and apt can (CI runs as root); elsewhere install it
+# yourself, e.g. `sudo apt-get install chromium`.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) \
+	  || { echo "headless Chromium is needed for the browser test: sudo apt-get install chromium"; exit 1; }
 
 # Re-run every notebook in place so its committed outputs come from a real run
 # (BIGTEXT_PROFILE=full make execute for the published run, on a GPU).

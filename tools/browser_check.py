@@ -1,0 +1,328 @@
+"""Read the built book as a reader does: every page opened in headless Chromium.
+
+For each page of ``_build/html`` (served on 127.0.0.1) it checks that
+
+- no JavaScript error reached the console and no request failed,
+- every internal link points at a page that exists (and at an anchor that exists),
+- every image of the site loaded (images and scripts from other hosts, such as
+  the Colab badge, are not checked: this machine may be offline),
+- MathJax ran and rendered every formula (no ``mjx-merror``, no raw ``$$``,
+  ``\\(`` or ``\\[`` left in the visible text),
+- exercise solutions are hidden until their button is clicked, and shown after,
+
+and saves screenshots of the home page and of one chapter. The book loads
+MathJax from a CDN; this machine may have no internet, so the server hands the
+browser a local copy of the same MathJax 3 (``npm pack mathjax@3``, cached under
+``.venv/mathjax``) in its place.
+
+    python tools/browser_check.py _build/html [--screenshots DIR] [--pages N]
+
+Needs Debian's ``chromium`` (``apt-get install chromium``) and ``websocket-client``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import functools
+import http.server
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MATHJAX_CDN = re.compile(rb"https://cdn\.jsdelivr\.net/npm/mathjax@3/es5/")
+MATHJAX_VERSION = "3.2.2"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--window-size=1280,900"]
+
+
+def local_mathjax(cache: Path = ROOT / ".venv" / "mathjax") -> Path:
+    """The es5/ folder of MathJax 3, fetched once from the npm registry."""
+    es5 = cache / "package" / "es5"
+    if not (es5 / "tex-mml-chtml.js").exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(["npm", "pack", f"mathjax@{MATHJAX_VERSION}", "--silent"], cwd=cache,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"npm pack mathjax@{MATHJAX_VERSION} failed: {done.stderr.strip()}")
+        archive = cache / done.stdout.strip().splitlines()[-1]
+        with tarfile.open(archive) as tar:
+            tar.extractall(cache, filter="data")
+        archive.unlink()
+    return es5
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    mathjax: Path
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def do_GET(self):
+        path = urllib.parse.urlparse(self.path).path
+        if path.startswith("/_mathjax/"):
+            return self._send(self.mathjax / path[len("/_mathjax/"):])
+        if path.endswith(".html") or path.endswith("/"):
+            file = Path(self.translate_path(path))
+            file = file / "index.html" if file.is_dir() else file
+            if file.exists():
+                body = MATHJAX_CDN.sub(b"/_mathjax/", file.read_bytes())
+                return self._reply(200, "text/html; charset=utf-8", body)
+        return super().do_GET()
+
+    def _send(self, file: Path):
+        if not file.is_file():
+            return self._reply(404, "text/plain", b"not found")
+        kind = "application/javascript" if file.suffix == ".js" else "font/woff2" if file.suffix == ".woff" else \
+            "application/octet-stream"
+        return self._reply(200, kind, file.read_bytes())
+
+    def _reply(self, code, kind, body):
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def serve(folder: Path, mathjax: Path):
+    handler = functools.partial(type("Handler", (_Handler,), {"mathjax": mathjax}), directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+class Chromium:
+    """Headless Chromium driven through the DevTools protocol (one tab)."""
+
+    def __init__(self, binary: str | None = None):
+        import websocket  # websocket-client
+
+        binary = binary or shutil.which("chromium") or shutil.which("chromium-browser")
+        if not binary:
+            raise SystemExit("chromium not found: apt-get install chromium")
+        self.profile = tempfile.mkdtemp(prefix="bigtext-chromium-")
+        self.proc = subprocess.Popen([binary, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}",
+                                      "--remote-debugging-port=0", "about:blank"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port_file = Path(self.profile) / "DevToolsActivePort"
+        for _ in range(300):
+            if port_file.exists() and port_file.read_text().strip():
+                break
+            time.sleep(0.1)
+        else:
+            self.close()
+            raise SystemExit("chromium did not start (no DevToolsActivePort after 30 s)")
+        port = port_file.read_text().split()[0]
+        tabs = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read())
+        page = next(t for t in tabs if t["type"] == "page")
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
+        self.next_id, self.events = 0, []
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            self.call(f"{domain}.enable")
+
+    def call(self, method: str, **params):
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get("id") == self.next_id:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+            self.events.append(msg)
+
+    def evaluate(self, expression: str, await_promise: bool = False):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
+                           awaitPromise=await_promise)
+        if "exceptionDetails" in result:
+            details = result["exceptionDetails"]
+            raise RuntimeError(f"page script failed: {details.get('exception', {}).get('description') or details}")
+        return result["result"].get("value")
+
+    def open(self, url: str, timeout: float = 30):
+        self.events, self.base = [], url.split("/", 3)[0] + "//" + url.split("/", 3)[2]
+        self.call("Page.navigate", url=url)
+        deadline = time.time() + timeout
+        while time.time() < deadline:  # wait for the load event
+            if any(e.get("method") == "Page.loadEventFired" for e in self.events):
+                return
+            self.ws.settimeout(max(0.1, deadline - time.time()))
+            self.events.append(json.loads(self.ws.recv()))
+        raise RuntimeError(f"{url} did not finish loading in {timeout:.0f} s")
+
+    def errors(self) -> list[str]:
+        """Problems seen since the last ``open``. Requests to other hosts are left out:
+        offline they cannot load, and the book only links to them (Colab badge, CDNs)."""
+        self.local = {e["params"]["requestId"]: e["params"]["request"]["url"] for e in self.events
+                      if e.get("method") == "Network.requestWillBeSent"
+                      and e["params"]["request"]["url"].startswith(self.base)}
+        out = []
+        for e in self.events:
+            m, p = e.get("method"), e.get("params", {})
+            if m == "Runtime.exceptionThrown":
+                out.append("JavaScript exception: " + p["exceptionDetails"].get("exception", {}).get(
+                    "description", p["exceptionDetails"].get("text", "")).splitlines()[0])
+            elif m == "Runtime.consoleAPICalled" and p.get("type") == "error":
+                out.append("console error: " + " ".join(str(a.get("value", a.get("description", "")))
+                                                        for a in p.get("args", [])))
+            elif (m == "Log.entryAdded" and p["entry"]["level"] == "error"
+                  and not p["entry"].get("url", "").endswith("/favicon.ico")  # asked for by the browser itself
+                  and (p["entry"].get("source") != "network" or p["entry"].get("url", "").startswith(self.base))):
+                out.append(f"console error: {p['entry']['text']} {p['entry'].get('url', '')}".strip())
+            elif m == "Network.loadingFailed" and not p.get("canceled") and p.get("requestId") in self.local:
+                out.append(f"request failed: {p.get('errorText')} {self.local[p['requestId']]}")
+        return out
+
+    def screenshot(self, path: Path):
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(data))
+
+    def close(self):
+        try:
+            self.proc.terminate()
+            self.proc.wait(10)
+        finally:
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+
+# Runs in the page once MathJax has finished: everything the checks need, as JSON.
+_INSPECT = r"""(() => {
+  const skip = new Set(["SCRIPT", "STYLE", "CODE", "PRE", "TEXTAREA", "MJX-CONTAINER", "MJX-ASSISTIVE-MML"]);
+  const raw = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    let el = node.parentElement, hidden = false;
+    while (el) { if (skip.has(el.tagName)) { hidden = true; break; } el = el.parentElement; }
+    if (!hidden && /\$\$|\\\(|\\\[|\$\\[a-zA-Z]/.test(node.textContent)) raw.push(node.textContent.trim().slice(0, 80));
+  }
+  // sphinx-togglebutton hides a solution with visibility: hidden and no height
+  const visible = el => el.offsetHeight > 0 && getComputedStyle(el).visibility !== "hidden";
+  return {
+    raw: raw,
+    // A TeX error becomes <mjx-merror>; an undefined macro (MathJax's noundefined) red text.
+    mathErrors: (() => {
+      const bad = c => c.querySelector("mjx-merror, mjx-mtext[style*='red']");
+      let items = [];
+      try { items = [...MathJax.startup.document.math]; } catch (e) { /* no MathJax on this page */ }
+      return [...document.querySelectorAll("mjx-container")].filter(bad).map(c => {
+        const item = items.find(it => it.typesetRoot === c);
+        return item ? item.math.trim().slice(0, 80) : "(source unknown)";
+      }).slice(0, 5);
+    })(),
+    formulas: document.querySelectorAll("mjx-container").length,
+    brokenImages: [...document.images].filter(i => i.src.startsWith(location.origin))
+        .filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute("src")),
+    links: [...document.querySelectorAll("a[href]")].map(a => a.href),
+    ids: [...document.querySelectorAll("[id]")].map(e => e.id),
+    solutions: [...document.querySelectorAll(".solution.dropdown")].map(s =>
+        [...s.children].filter(c => !c.classList.contains("admonition-title")).some(visible)),
+  };
+})()"""
+
+_CLICK_FIRST_SOLUTION = r"""(() => {
+  const s = document.querySelector(".solution.dropdown");
+  const button = s.querySelector(".toggle-button") || s.querySelector(".admonition-title");
+  button.click();
+  return new Promise(done => setTimeout(() => done([...s.children]
+      .filter(c => !c.classList.contains("admonition-title"))
+      .some(c => c.offsetHeight > 0 && getComputedStyle(c).visibility !== "hidden")), 500));
+})()"""
+
+
+def check_page(browser: Chromium, base: str, folder: Path, page: Path, ids_of) -> list[str]:
+    url = f"{base}/{page.relative_to(folder).as_posix()}"
+    browser.open(url)
+    ready = browser.evaluate("window.MathJax && MathJax.startup && MathJax.startup.promise "
+                             "? MathJax.startup.promise.then(() => true) : false", await_promise=True)
+    seen = browser.evaluate(_INSPECT)
+    problems = browser.errors()
+    if not ready and MATHJAX_CDN.search(page.read_bytes()):
+        problems.append("MathJax did not start")  # the page asks for it (it has math), but it never ran
+    problems += [f"raw math left in the text: {t!r}" for t in seen["raw"][:5]]
+    problems += [f"MathJax error (a TeX error or an undefined macro) in: {e!r}" for e in seen["mathErrors"]]
+    problems += [f"image did not load: {src}" for src in seen["brokenImages"]]
+    for link in seen["links"]:
+        if not link.startswith(base):
+            continue
+        target, _, anchor = link[len(base) + 1:].partition("#")
+        target = urllib.parse.unquote(target.split("?")[0]) or "index.html"
+        file = folder / target
+        file = file / "index.html" if file.is_dir() else file
+        if not file.exists():
+            problems.append(f"dead link: {link[len(base):]}")
+        elif anchor and file.suffix == ".html" and urllib.parse.unquote(anchor) not in ids_of(file):
+            problems.append(f"link to a missing anchor: {link[len(base):]}")
+    if any(seen["solutions"]):
+        problems.append("an exercise solution is visible before its button is clicked")
+    elif seen["solutions"] and not browser.evaluate(_CLICK_FIRST_SOLUTION, await_promise=True):
+        problems.append("clicking a solution's button does not show it")
+    return problems
+
+
+def check_site(folder: Path, screenshots: Path | None = None, limit: int | None = None,
+               mathjax: Path | None = None) -> dict[str, list[str]]:
+    """{page: [problems]} for every page (``limit``: the first N) of a built site."""
+    folder = folder.resolve()
+    pages = sorted(p for p in folder.rglob("*.html") if not p.relative_to(folder).parts[0].startswith("_"))
+    pages = pages[:limit] if limit else pages
+    server, base = serve(folder, mathjax or local_mathjax())
+    browser = Chromium()
+    id_cache: dict[Path, set[str]] = {}
+
+    def ids_of(file: Path) -> set[str]:
+        if file not in id_cache:
+            id_cache[file] = set(re.findall(r'\sid="([^"]+)"', file.read_text(encoding="utf-8", errors="replace")))
+        return id_cache[file]
+
+    try:
+        report = {}
+        for page in pages:
+            report[page.relative_to(folder).as_posix()] = check_page(browser, base, folder, page, ids_of)
+        if screenshots:
+            chapters = [p for p in pages if p.parent.name == "notebooks"]
+            for name, page in [("home", folder / "index.html"), ("chapter", chapters[0] if chapters else None)]:
+                if page is not None and page.exists():
+                    browser.open(f"{base}/{page.relative_to(folder).as_posix()}")
+                    browser.evaluate("window.MathJax && MathJax.startup ? MathJax.startup.promise : 0",
+                                     await_promise=True)
+                    browser.screenshot(screenshots / f"{name}.png")
+        return report
+    finally:
+        browser.close()
+        server.shutdown()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, nargs="?", default=ROOT / "_build" / "html")
+    parser.add_argument("--screenshots", type=Path, default=None)
+    parser.add_argument("--pages", type=int, default=None, help="only the first N pages")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    report = check_site(args.folder, args.screenshots, args.pages)
+    bad = {page: problems for page, problems in report.items() if problems}
+    for page, problems in bad.items():
+        print(f"{page}:")
+        for p in problems:
+            print(f"  {p}")
+    print(f"{len(report)} pages read in headless Chromium in {time.perf_counter() - start:.0f} s: "
+          f"{len(bad)} with problems" + (f"; screenshots in {args.screenshots}" if args.screenshots else ""))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
