@@ -61,14 +61,16 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_atomic(obj, path: str | Path) -> Path:
-    """``torch.save`` to ``path`` atomically: temp file, flush, fsync, rename, fsync dir."""
+def write_atomic(path: str | Path, write) -> Path:
+    """Write a file through ``write(binary_file)`` atomically: temp file, flush,
+    fsync, rename, fsync the folder. Readers see the old file or the new one,
+    never half of one; on an error the old file is untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:
-            torch.save(obj, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -83,16 +85,16 @@ def save_atomic(obj, path: str | Path) -> Path:
     return path
 
 
+def save_atomic(obj, path: str | Path) -> Path:
+    """``torch.save`` to ``path`` atomically (see :func:`write_atomic`)."""
+    return write_atomic(path, lambda f: torch.save(obj, f))
+
+
 def write_json_atomic(path: str | Path, obj, **dump_kwargs) -> Path:
-    """``json.dump`` to ``path`` through a temp file and a rename: readers see the
-    old file or the new one, never half of one. ``dump_kwargs`` go to ``json.dump``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, ensure_ascii=False, **dump_kwargs)
-    os.replace(tmp, path)
-    return path
+    """``json.dump`` to ``path`` atomically (see :func:`write_atomic`).
+    ``dump_kwargs`` go to ``json.dumps``."""
+    data = json.dumps(obj, ensure_ascii=False, **dump_kwargs).encode("utf-8")
+    return write_atomic(path, lambda f: f.write(data))
 
 
 def load(path: str | Path, map_location="cpu") -> dict:

@@ -35,6 +35,7 @@ from typing import Callable, Mapping
 import numpy as np
 import torch
 
+from bigtext_lite.checkpoint import write_atomic
 from bigtext_lite.data.fetch import Source
 from bigtext_lite.data.text import Vocab
 from bigtext_lite.models.fasttext import EOS, char_ngram_hashes
@@ -333,24 +334,6 @@ def _check_dim(dim, file_dim, path, where):
     return file_dim
 
 
-def _atomic_write(path: Path, write) -> Path:
-    """Write through ``write(binary_file)`` into a temporary file, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a vector file is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_text(path: str | Path, vectors: Vectors, header: bool = True) -> Path:
     """Write ``.vec`` / word2vec text (``header=True``) or GloVe (``header=False``).
 
@@ -362,7 +345,7 @@ def write_text(path: str | Path, vectors: Vectors, header: bool = True) -> Path:
         for word, row in zip(vectors.words, vectors.matrix):
             _check_word(word)
             f.write(word.encode("utf-8") + b" " + " ".join(f"{x:.9g}" for x in row).encode() + b"\n")
-    return _atomic_write(path, write)
+    return write_atomic(path, write)
 
 
 def _check_word(word: str):
@@ -380,7 +363,7 @@ def write_word2vec_bin(path: str | Path, vectors: Vectors) -> Path:
         for word, row in zip(vectors.words, vectors.matrix):
             _check_word(word)
             f.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
-    return _atomic_write(path, write)
+    return write_atomic(path, write)
 
 
 def read_word2vec_bin(path: str | Path, words=None) -> Vectors:

@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from bigtext_lite.checkpoint import write_atomic
 from bigtext_lite.models.fasttext import EOS, SparseSGD, char_ngram_hashes
 
 
@@ -137,7 +138,7 @@ class WordVectors:
 
     def save(self, path: str | Path) -> Path:
         """Write the official fastText ``.bin`` layout (see ``data.vectors.FastTextModel``)."""
-        from bigtext_lite.data.vectors import FASTTEXT_MAGIC, FASTTEXT_VERSION, _atomic_write
+        from bigtext_lite.data.vectors import FASTTEXT_MAGIC, FASTTEXT_VERSION
         a = self.args
         model_id = {"cbow": 1, "skipgram": 2}[a.model]
 
@@ -151,7 +152,7 @@ class WordVectors:
             for matrix in (self.input, self.output):
                 f.write(struct.pack("<?qq", False, *matrix.shape))
                 f.write(matrix.numpy().astype("<f4").tobytes())
-        return _atomic_write(path, write)
+        return write_atomic(path, write)
 
 
 def _windows(rng: np.random.Generator, ids: np.ndarray, lines: np.ndarray, ws: int):
