@@ -11,10 +11,9 @@ from bigtext_lite import assignments, cli
 SOLUTIONS = sorted(assignments.SOLUTIONS.glob("*.ipynb"))
 
 
-def test_every_chapter_with_code_to_write_has_an_assignment():
-    names = {p.stem for p in SOLUTIONS}
-    assert {"01_text_model_formulas", "02_training_loop", "03_text_pipeline", "04_fasttext", "05_word_vectors",
-            "06_lstm", "07_bert"} <= names
+def test_every_chapter_has_an_assignment():
+    chapters = {p.stem for p in assignments.SOLUTIONS.parent.glob("*.ipynb")}
+    assert len(chapters) >= 9 and chapters <= {p.stem for p in SOLUTIONS}
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)

@@ -26,7 +26,10 @@ REFERENCES = [
     ("BERT-base fine-tuned", "94.60", "{cite}`sun2019`"),
 ]
 
-CHAPTER_TITLES = {"fasttext": ("fastText, ours and the official", "sec-fasttext"),
+CHAPTER_TITLES = {"formulas": ("Formulas checked against PyTorch", "sec-foundations"),
+                  "training_loop": ("The training loop", "sec-training-loop"),
+                  "text_pipeline": ("The text pipeline", "sec-text-pipeline"),
+                  "fasttext": ("fastText, ours and the official", "sec-fasttext"),
                   "baselines": ("Linear baselines", "sec-linear-baselines"),
                   "word_vectors": ("Word vectors and transfer", "sec-word-vectors"),
                   "lstm": ("LSTM on IMDB", "sec-lstm"), "bert": ("BERT fine-tuning", "sec-bert")}
@@ -97,13 +100,25 @@ def render(results_dir: Path = ROOT / "results") -> str:
                      if "train_size" in r else "")
             out += [f"**{r['profile']} profile{variant}**{status}: {r['device']}, torch {r['torch']}, "
                     f"{r['date']}, commit `{r['git_commit']}`{sizes}.", ""]
+            if r.get("facts"):
+                out += ["| measure | value |", "| --- | ---: |"]
+                out += [f"| {k} | {v:,} |" for k, v in r["facts"].items()]
+            if any("max_abs_error" in row for row in r.get("rows", [])):
+                out += ["| derivation | checked against | largest difference |", "| --- | --- | ---: |"]
+                out += [f"| {row['config']} | {row['reference']} | {row['max_abs_error']:.1e} |" for row in r["rows"]]
+                out.append("")
+                continue
             speed = any("words_per_second" in row for row in r.get("rows", []))
+            epoch = any("seconds_per_epoch" in row for row in r.get("rows", []))
             if r.get("rows"):
-                out += ["| configuration | validation (%) | test (%) |" + (" seconds | words / s |" if speed else ""),
-                        "| --- | ---: | ---: |" + (" ---: | ---: |" if speed else "")]
+                out += ["| configuration | validation (%) | test (%) |" + (" seconds | words / s |" if speed else "")
+                        + (" seconds / epoch |" if epoch else ""),
+                        "| --- | ---: | ---: |" + (" ---: | ---: |" if speed else "") + (" ---: |" if epoch else "")]
             for row in r.get("rows", []):
                 best = " **best**" if row["config"] == r.get("best_config") else ""
                 extra = f" {row['seconds']:.1f} | {row['words_per_second']:,} |" if speed else ""
+                if epoch:
+                    extra += f" {row['seconds_per_epoch']:.2f} |" if "seconds_per_epoch" in row else " – |"
                 out.append(f"| {row['config']}{best} | {_pct(row.get('val_acc'))} | {_pct(row.get('test_acc'))} |"
                            + extra)
             out += _word_vector_tables(r)

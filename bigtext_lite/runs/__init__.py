@@ -22,7 +22,9 @@ import torch
 from bigtext_lite import config
 from bigtext_lite.checkpoint import write_json_atomic
 
-CHAPTERS = {"fasttext": "bigtext_lite.runs.fasttext", "baselines": "bigtext_lite.runs.baselines",
+CHAPTERS = {"formulas": "bigtext_lite.runs.formulas", "training_loop": "bigtext_lite.runs.training_loop",
+            "text_pipeline": "bigtext_lite.runs.text_pipeline",
+            "fasttext": "bigtext_lite.runs.fasttext", "baselines": "bigtext_lite.runs.baselines",
             "word_vectors": "bigtext_lite.runs.word_vectors", "lstm": "bigtext_lite.runs.lstm",
             "bert": "bigtext_lite.runs.bert"}
 
