@@ -97,6 +97,18 @@ def linear_warmup_decay(optimizer, warmup_steps: int, total_steps: int):
 
 
 @torch.no_grad()
+def unfreeze_after(epochs: int, *params: torch.nn.Parameter):
+    """A ``fit`` callback for "freeze for k epochs, then fine-tune" (e.g. pretrained
+    embeddings): freeze ``params`` (``requires_grad_(False)``) but put them in the
+    optimiser from the start, which skips parameters that have no gradient; they
+    start training after epoch ``epochs``. No optimiser to rebuild, no state lost."""
+    def callback(event, info):
+        if event == "epoch" and info["epoch"] == epochs:
+            for p in params:
+                p.requires_grad_(True)
+    return callback
+
+
 def evaluate(model, loader, loss_fn=F.cross_entropy, forward=default_forward, device=None,
              amp=None) -> dict:
     """Mean loss and accuracy over ``loader`` (summed over all ranks under DDP)."""

@@ -246,3 +246,23 @@ def test_predict_puts_bucketed_batches_back_in_dataset_order():
     assert targets.tolist() == labels
     expected = torch.cat([model(s[None], torch.tensor([len(s)])).softmax(-1) for s in seqs])
     torch.testing.assert_close(probs, expected)
+
+
+def test_unfreeze_after_freezes_for_k_epochs_then_trains():
+    from bigtext_lite.models.bow import BagOfEmbeddings
+    from bigtext_lite.train import fit, unfreeze_after
+
+    torch.manual_seed(0)
+    ids = torch.randint(2, 50, (64, 12))
+    data = [(ids[i:i + 16], torch.full((16,), 12), (ids[i:i + 16, 0] % 2)) for i in range(0, 64, 16)]
+    model = BagOfEmbeddings(50, 8, 2, pad_id=0)
+    emb = model.embedding.weight
+    emb.requires_grad_(False)
+    start, seen = emb.detach().clone(), {}
+    def snapshot(event, info):
+        if event == "epoch":
+            seen[info["epoch"]] = emb.detach().clone()
+    fit(model, data, num_epochs=3, optimizer=torch.optim.Adam(model.parameters(), lr=0.05), device="cpu",
+        callbacks=(unfreeze_after(1, emb), snapshot), progress=False, verbose=False)
+    assert torch.equal(seen[1], start)  # frozen in epoch 1
+    assert not torch.equal(seen[2], seen[1]) and emb.requires_grad  # trained from epoch 2 on
