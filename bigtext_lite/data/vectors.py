@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import struct
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -265,6 +266,11 @@ class _Rows:
         return np.stack(self.list)
 
 
+def _wanted(words):
+    """None (keep every word) or something ``in`` works on (a set, a Vocab, ...)."""
+    return None if words is None else (words if hasattr(words, "__contains__") else set(words))
+
+
 def _capacity(wanted, header_count: int | None) -> int | None:
     bounds = [b for b in (header_count, len(wanted) if hasattr(wanted, "__len__") else None) if b is not None]
     return min(bounds) if bounds else None
@@ -283,7 +289,7 @@ def read_text(path: str | Path, words=None, dim: int | None = None) -> Vectors:
     lines is an error too (a truncated file).
     """
     path = Path(path)
-    wanted = None if words is None else (words if hasattr(words, "__contains__") else set(words))
+    wanted = _wanted(words)
     found: dict[str, int] = {}
     with _open_binary(path) as f:
         first = f.readline()
@@ -353,6 +359,23 @@ def _check_word(word: str):
         raise ValueError(f"cannot write the word {word!r}: vector files separate fields by whitespace")
 
 
+def _records(f, path: Path, delimiter: bytes, tail: int, count: int, what: str):
+    """Read ``count`` records "bytes up to ``delimiter``, the delimiter, ``tail`` more
+    bytes" from ``f``'s position, in 1 MB chunks. Yields ``(buf, start, end, base)``:
+    the record is ``buf[start:end]`` + delimiter + tail, ``base`` is the file offset of
+    ``buf[0]`` (for error messages). A file that ends early names the record."""
+    buf, pos, base = b"", 0, f.tell()
+    for i in range(count):
+        while (end := buf.find(delimiter, pos)) < 0 or end + 1 + tail > len(buf):
+            more = f.read(1 << 20)
+            if not more:
+                raise VectorFileError(f"{path}: file ends at byte {base + len(buf):,} inside {what} "
+                                      f"{i + 1:,} of {count:,} (truncated)")
+            buf, base, pos = buf[pos:] + more, base + pos, 0
+        yield buf, pos, end, base
+        pos = end + 1 + tail
+
+
 # --- word2vec binary ------------------------------------------------------------------
 
 def write_word2vec_bin(path: str | Path, vectors: Vectors) -> Path:
@@ -371,7 +394,7 @@ def read_word2vec_bin(path: str | Path, words=None) -> Vectors:
     unwanted vectors are skipped, never converted). A truncated file or bad UTF-8
     names the byte offset; a repeated wanted word names both offsets."""
     path = Path(path)
-    wanted = None if words is None else (words if hasattr(words, "__contains__") else set(words))
+    wanted = _wanted(words)
     found: dict[str, int] = {}
     with open(path, "rb") as f:
         first = f.readline()
@@ -380,18 +403,8 @@ def read_word2vec_bin(path: str | Path, words=None) -> Vectors:
             raise VectorFileError(f"{path}: the first line should be 'count dim', got {first[:60]!r}")
         count, dim = header
         rows = _Rows(_capacity(wanted, count))
-        width = 4 * dim
-        buf, pos, base = f.read(1 << 20), 0, len(first)  # base: file offset of buf[0]
-        for i in range(count):
-            while True:  # the word runs up to the next space
-                end = buf.find(b" ", pos)
-                if end >= 0 and end + 1 + width <= len(buf):
-                    break
-                more = f.read(1 << 20)
-                if not more:
-                    raise VectorFileError(f"{path}: file ends at byte {base + len(buf):,} inside vector "
-                                          f"{i + 1:,} of {count:,} (truncated)")
-                buf, base, pos = buf[pos:] + more, base + pos, 0
+        records = _records(f, path, b" ", 4 * dim, count, "vector")  # word, space, dim float32
+        for i, (buf, pos, end, base) in enumerate(records):
             raw = buf[pos:end].lstrip(b"\n")  # the C tool writes a newline after each vector
             offset = base + end - len(raw)  # where the word starts in the file
             try:
@@ -399,7 +412,6 @@ def read_word2vec_bin(path: str | Path, words=None) -> Vectors:
             except UnicodeDecodeError as err:
                 raise VectorFileError(f"{path}, byte {offset + err.start:,}: the word of vector {i + 1:,} "
                                       f"is not valid UTF-8") from None
-            pos = end + 1 + width
             if wanted is not None and word not in wanted:
                 continue
             if word in found:
@@ -431,7 +443,6 @@ class _Reader:
         return data
 
     def unpack(self, fmt: str, what: str):
-        import struct
         return struct.unpack("<" + fmt, self.take(struct.calcsize("<" + fmt), what))
 
 
@@ -467,14 +478,9 @@ class FastTextModel:
             size, self.nwords, self.nlabels = r.unpack("iii", "the dictionary header")
             self.ntokens, prune_size = r.unpack("qq", "the dictionary header")
             self.words, self.counts, self.labels = [], [], []
-            buf, pos, base = b"", 0, f.tell()  # base: file offset of buf[0]
-            for i in range(size):  # entries are read in 1 MB chunks, never the matrices
-                while (end := buf.find(b"\0", pos)) < 0 or end + 10 > len(buf):
-                    more = f.read(1 << 20)
-                    if not more:
-                        raise VectorFileError(f"{path}: file ends at byte {base + len(buf):,} inside "
-                                              f"dictionary entry {i + 1:,} of {size:,} (truncated)")
-                    buf, base, pos = buf[pos:] + more, base + pos, 0
+            after = f.tell()  # where the dictionary ends; the matrices are never read here
+            entries = _records(f, path, b"\0", 9, size, "dictionary entry")  # word, zero, int64, int8
+            for i, (buf, pos, end, base) in enumerate(entries):
                 try:
                     word = buf[pos:end].decode("utf-8")
                 except UnicodeDecodeError:
@@ -485,8 +491,8 @@ class FastTextModel:
                     self.counts.append(int.from_bytes(buf[end + 1:end + 9], "little", signed=True))
                 else:
                     self.labels.append(word)
-                pos = end + 10
-            f.seek(base + pos)
+                after = base + end + 10
+            f.seek(after)
             self.pruned = {}
             if prune_size > 0:
                 pairs = np.frombuffer(r.take(8 * prune_size, "the pruned n-gram index"), "<i4")
