@@ -39,7 +39,7 @@ import torch
 from bigtext_lite.checkpoint import write_atomic
 from bigtext_lite.data.fetch import Source
 from bigtext_lite.data.text import Vocab
-from bigtext_lite.models.fasttext import EOS, char_ngram_hashes
+from bigtext_lite.models.fasttext import subword_rows
 
 OOV_STRATEGIES = ("zeros", "random", "mean")
 
@@ -523,16 +523,9 @@ class FastTextModel:
 
     def subword_ids(self, word: str) -> list[int]:
         """Rows of the input matrix that make ``word``'s vector (as ``Dictionary::getSubwords``)."""
-        i = self.index.get(word)
-        ids = [] if i is None else [i]
-        if word != EOS and self.args["maxn"] > 0:
-            for h in char_ngram_hashes(word, self.args["minn"], self.args["maxn"], self.args["bucket"]):
-                if self.pruned:
-                    if h not in self.pruned:
-                        continue
-                    h = self.pruned[h]
-                ids.append(self.nwords + h)
-        return ids
+        a = self.args
+        return subword_rows(word, self.index.get(word), self.nwords, a["minn"], a["maxn"], a["bucket"],
+                            self.pruned)
 
     def get_word_vector(self, word: str) -> np.ndarray:
         ids = self.subword_ids(word)

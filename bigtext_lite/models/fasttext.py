@@ -95,6 +95,24 @@ def char_ngram_hashes(word: str, minn: int, maxn: int, bucket: int) -> list[int]
     return [fasttext_hash(g) % bucket for g in char_ngrams(word, minn, maxn)]
 
 
+def subword_rows(word: str, word_id: int | None, nwords: int, minn: int, maxn: int, bucket: int,
+                 pruned: dict[int, int] | None = None) -> list[int]:
+    """Rows of fastText's input matrix whose mean is ``word``'s vector, as
+    ``Dictionary::getSubwords``: the word's own row (``word_id``, None when it is
+    out of the vocabulary), then ``nwords + bucket`` of each character n-gram;
+    ``</s>`` and ``maxn == 0`` have no n-grams. ``pruned`` (a pruned model's map
+    from bucket to kept row) drops the buckets it lacks and renumbers the rest."""
+    ids = [] if word_id is None else [word_id]
+    if word != EOS and maxn > 0:
+        for h in char_ngram_hashes(word, minn, maxn, bucket):
+            if pruned:
+                if h not in pruned:
+                    continue
+                h = pruned[h]
+            ids.append(nwords + h)
+    return ids
+
+
 # --- reading the official training format ---------------------------------------------
 
 def parse_line(line: str, label_prefix: str = LABEL_PREFIX) -> tuple[list[str], list[str]]:

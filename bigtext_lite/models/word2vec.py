@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from bigtext_lite.checkpoint import write_atomic
-from bigtext_lite.models.fasttext import EOS, SparseSGD, char_ngram_hashes
+from bigtext_lite.models.fasttext import EOS, SparseSGD, subword_rows
 
 
 @dataclass
@@ -71,9 +71,7 @@ class Subwords:
     one flat array with offsets, so a batch's bags are gathered without Python loops."""
 
     def __init__(self, words: Sequence[str], args: Args):
-        lists = [[i] + ([len(words) + h for h in char_ngram_hashes(w, args.minn, args.maxn, args.bucket)]
-                        if args.maxn > 0 and w != EOS else [])
-                 for i, w in enumerate(words)]
+        lists = [subword_rows(w, i, len(words), args.minn, args.maxn, args.bucket) for i, w in enumerate(words)]
         self.lengths = np.array([len(x) for x in lists], dtype=np.int64)
         self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
         self.flat = np.concatenate([np.array(x, dtype=np.int64) for x in lists])
@@ -117,12 +115,8 @@ class WordVectors:
         return self.args.dim
 
     def subword_ids(self, word: str) -> list[int]:
-        i = self.index.get(word)
-        ids = [] if i is None else [i]
-        if word != EOS and self.args.maxn > 0:
-            ids += [len(self.words) + h for h in char_ngram_hashes(word, self.args.minn, self.args.maxn,
-                                                                   self.args.bucket)]
-        return ids
+        a = self.args
+        return subword_rows(word, self.index.get(word), len(self.words), a.minn, a.maxn, a.bucket)
 
     def get_word_vector(self, word: str) -> np.ndarray:
         ids = self.subword_ids(word)
@@ -287,10 +281,3 @@ def train_unsupervised(texts: Iterable[Sequence[str]], device: str | torch.devic
         print(f"{len(words):,} words, {ntokens:,} tokens; vocabulary and n-grams {prep_s:.1f} s, "
               f"training {train_s:.1f} s ({model.stats['words_per_s'] / 1e3:.0f}k words/s, {device})")
     return model
-
-
-def load(path: str | Path):
-    """A fastText ``.bin`` (ours or the official one) as a ``data.vectors.FastTextModel``."""
-    from bigtext_lite.data.vectors import FastTextModel
-    return FastTextModel(path)
-
