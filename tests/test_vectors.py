@@ -195,3 +195,18 @@ def test_fetch_vectors_pins_unpublished_checksums_and_verifies_members(http_serv
     assert not (tmp_path / "cache2" / "glove.test.txt").exists()
     with pytest.raises(KeyError, match="unknown vectors 'glove.7B'; known: glove.6B.50d"):
         V.fetch_vectors("glove.7B")
+
+
+def test_fetch_vectors_decompresses_a_gz_model(http_server, tmp_path):
+    import gzip
+    base, served = http_server
+    (served / "model.bin.gz").write_bytes(gzip.compress(b"fastText model bytes"))
+    spec = V.Pretrained(Source("model.bin.gz", (f"{base}/model.bin.gz",), sha256=None), None)
+    with pytest.warns(UserWarning):
+        path = V.fetch_vectors(spec, tmp_path)
+    assert path.name == "model.bin" and path.read_bytes() == b"fastText model bytes"
+    (served / "cut.bin.gz").write_bytes(gzip.compress(b"x" * 1000)[:-8])  # trailer (CRC, size) cut off
+    cut = V.Pretrained(Source("cut.bin.gz", (f"{base}/cut.bin.gz",), sha256=None), None)
+    with pytest.warns(UserWarning), pytest.raises(DataError, match="cannot decompress"):
+        V.fetch_vectors(cut, tmp_path)
+    assert not (tmp_path / "cut.bin").exists() and not (tmp_path / "cut.bin.part").exists()

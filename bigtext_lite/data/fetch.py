@@ -116,28 +116,41 @@ def _pin(pin: Path, digest: str, url: str) -> None:
                   f"Later runs verify the file against it.", stacklevel=3)
 
 
-def extract_member(archive: Path, member: str, folder: Path, sha256: str | None = None) -> Path:
-    """Extract one named file from a zip archive into ``folder``, atomically.
+def extract_member(archive: Path, member: str | None, folder: Path, sha256: str | None = None) -> Path:
+    """Extract one named file from a zip archive into ``folder``, atomically;
+    ``member=None`` decompresses a single-file ``.gz`` archive instead.
 
-    zipfile checks each member's CRC-32 while reading; ``sha256``, when known,
-    is checked too. Only the member's base name is used, so no path inside the
-    archive can point outside ``folder``.
+    zipfile checks each member's CRC-32 while reading, gzip its trailer's CRC;
+    ``sha256``, when known, is checked too. Only the member's base name is used,
+    so no path inside the archive can point outside ``folder``.
     """
+    import contextlib
     import zipfile
 
-    dest = Path(folder) / Path(member).name
+    archive = Path(archive)
+    name = Path(member).name if member is not None else archive.name.removesuffix(".gz")
+    dest = Path(folder) / name
     if dest.exists() and (sha256 is None or sha256sum(dest) == sha256):
         return dest
     part = dest.with_name(dest.name + ".part")
+    if member is None:
+        errors, what = (OSError, EOFError, zlib.error), f"cannot decompress {archive}"
+    else:
+        errors, what = (zipfile.BadZipFile, KeyError, EOFError, zlib.error), f"cannot extract {member} from {archive}"
     try:
-        with zipfile.ZipFile(archive) as z, z.open(member) as src, open(part, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
+        with contextlib.ExitStack() as stack:
+            if member is None:
+                src = stack.enter_context(gzip.open(archive, "rb"))
+            else:
+                src = stack.enter_context(stack.enter_context(zipfile.ZipFile(archive)).open(member))
+            with open(part, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
         if sha256 is not None and (actual := sha256sum(part)) != sha256:
-            raise DataError(f"{member} in {archive}: expected sha256 {sha256}, got {actual}")
+            raise DataError(f"{member or name} in {archive}: expected sha256 {sha256}, got {actual}")
         os.replace(part, dest)
         return dest
-    except (zipfile.BadZipFile, KeyError, EOFError, zlib.error) as err:
-        raise DataError(f"cannot extract {member} from {archive}: {err}") from err
+    except errors as err:
+        raise DataError(f"{what}: {err}") from err
     finally:
         part.unlink(missing_ok=True)
 

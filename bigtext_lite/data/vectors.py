@@ -598,31 +598,12 @@ def fetch_vectors(name: str | Pretrained, folder: str | Path | None = None) -> P
     Every step is verified and atomic (see ``fetch.download``): nothing half
     downloaded or half extracted is ever left under a final name.
     """
-    import gzip
-    import shutil
-    import zlib
-
     from bigtext_lite import config
-    from bigtext_lite.data.fetch import DataError, download, extract_member, sha256sum
+    from bigtext_lite.data.fetch import download, extract_member
 
     if isinstance(name, str):
         if name not in PRETRAINED:
             raise KeyError(f"unknown vectors {name!r}; known: {', '.join(PRETRAINED)}")
         name = PRETRAINED[name]
     folder = Path(folder) if folder is not None else config.data_root() / "vectors"
-    archive = download(name.archive, folder)
-    if name.member is not None:
-        return extract_member(archive, name.member, folder, name.sha256)
-    dest = folder / archive.name.removesuffix(".gz")
-    if dest.exists() and (name.sha256 is None or sha256sum(dest) == name.sha256):
-        return dest
-    part = dest.with_name(dest.name + ".part")
-    try:
-        with gzip.open(archive, "rb") as src, open(part, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-        os.replace(part, dest)
-    except (OSError, EOFError, zlib.error) as err:
-        raise DataError(f"cannot decompress {archive}: {err}") from err
-    finally:
-        part.unlink(missing_ok=True)
-    return dest
+    return extract_member(download(name.archive, folder), name.member, folder, name.sha256)
