@@ -27,7 +27,6 @@ from __future__ import annotations
 import itertools
 import os
 import struct
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,19 +141,12 @@ def train_official_fasttext(texts, dim: int = 100, epoch: int = 5, model: str = 
     word, through its character n-grams when ``w`` was never seen.
     """
     from bigtext_lite.data.text import basic_english
-    from bigtext_lite.models.fasttext import train_official
+    from bigtext_lite.models.fasttext import train_official_on_tokens
 
-    fd, path = tempfile.mkstemp(suffix=".txt")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for text in texts:
-                f.write(" ".join(basic_english(text)) + "\n")
-        ft, _ = train_official(path, function="train_unsupervised", model=model, dim=dim, epoch=epoch,
-                               minCount=min_count, minn=minn, maxn=maxn, thread=thread or os.cpu_count() or 1,
-                               verbose=0)
-        return ft
-    finally:
-        os.unlink(path)
+    ft, _ = train_official_on_tokens((basic_english(t) for t in texts), model=model, dim=dim, epoch=epoch,
+                                     minCount=min_count, minn=minn, maxn=maxn,
+                                     thread=thread or os.cpu_count() or 1, verbose=0)
+    return ft
 
 
 # --- a set of word vectors --------------------------------------------------------------

@@ -582,6 +582,18 @@ def train_official(path: str | Path, retries: int = 3, function: str = "train_su
                 raise RuntimeError(f"official fastText failed: {done.stderr.strip()[-1500:]}")
 
 
+def train_official_on_tokens(token_lists, function: str = "train_unsupervised", **kwargs):
+    """:func:`train_official` on tokenised texts, written to a temporary file one
+    line each (the official package trains only from a file); returns (model, seconds)."""
+    fd, path = tempfile.mkstemp(suffix=".txt")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.writelines(" ".join(tokens) + "\n" for tokens in token_lists)
+        return train_official(path, function=function, **kwargs)
+    finally:
+        os.unlink(path)
+
+
 def write_imdb(folder: str | Path, target: str = "polarity", max_train: int | None = None,
                max_test: int | None = None, seed: int = 0) -> tuple[Path, Path]:
     """Write IMDB train and test files in fastText's format, tokenised with

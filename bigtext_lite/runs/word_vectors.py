@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import tempfile
 import time
 from collections import Counter, defaultdict
 
@@ -122,17 +121,11 @@ def train_ours(texts, s, device=None):
 
 
 def train_official(texts, s, thread: int):
-    from bigtext_lite.models.fasttext import train_official as official
+    from bigtext_lite.models.fasttext import train_official_on_tokens
 
-    fd, path = tempfile.mkstemp(suffix=".txt")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.writelines(" ".join(t) + "\n" for t in texts)
-        model, seconds = official(path, function="train_unsupervised", model="skipgram", dim=s["dim"],
-                                  epoch=s["epoch"], minCount=s["minCount"], bucket=s["bucket"], ws=s["ws"],
-                                  neg=s["neg"], thread=thread, verbose=0)
-    finally:
-        os.unlink(path)
+    model, seconds = train_official_on_tokens(texts, model="skipgram", dim=s["dim"], epoch=s["epoch"],
+                                              minCount=s["minCount"], bucket=s["bucket"], ws=s["ws"],
+                                              neg=s["neg"], thread=thread, verbose=0)
     words = [w for w in model.get_words() if w != "</s>"]
     return Vectors(words, np.stack([model.get_word_vector(w) for w in words])), seconds
 
