@@ -30,10 +30,11 @@ def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict
     test = load_imdb("test").sample(s["max_eval"], seed=s["seed"])
     vocab = Vocab.build((basic_english(t) for t in train.texts), min_freq=2)
     pad = vocab["<pad>"]
+    ids = {name: (numericalize(part.texts, vocab), list(part.labels))  # once, not once per variant
+           for name, part in (("train", train), ("valid", valid), ("test", test))}
 
-    def loader(part, shuffle):
-        return bucketed_loader(numericalize(part.texts, vocab), list(part.labels), s["batch_size"], pad,
-                               shuffle=shuffle, seed=s["seed"])
+    def loader(split, shuffle):
+        return bucketed_loader(*ids[split], s["batch_size"], pad, shuffle=shuffle, seed=s["seed"])
 
     device = config.device()
     variants = {"fp32": dict(amp=None, compile=False)}
@@ -44,10 +45,10 @@ def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict
     for name, v in variants.items():
         config.seed_everything(s["seed"])
         model = BagOfEmbeddings(len(vocab), s["embed_dim"], 2, pad)
-        history = fit(model, loader(train, True), valid_loader=loader(valid, False), num_epochs=s["epochs"],
+        history = fit(model, loader("train", True), valid_loader=loader("valid", False), num_epochs=s["epochs"],
                       optimizer=torch.optim.Adam(model.parameters(), lr=s["lr"]), device=device, amp=v["amp"],
                       compile=v["compile"], progress=False, verbose=False)
-        test_acc = evaluate(model, loader(test, False), device=device)["acc"]
+        test_acc = evaluate(model, loader("test", False), device=device)["acc"]
         seconds = history.column("time")[1:] or history.column("time")  # the first epoch pays for compiling
         rows.append({"config": f"bag of embeddings, {name}", "val_acc": round(history.column("val_acc")[-1], 4),
                      "test_acc": round(test_acc, 4), "seconds_per_epoch": round(sum(seconds) / len(seconds), 2)})
