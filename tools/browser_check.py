@@ -84,9 +84,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def _send(self, file: Path):
         if not file.is_file():
             return self._reply(404, "text/plain", b"not found")
-        kind = "application/javascript" if file.suffix == ".js" else "font/woff2" if file.suffix == ".woff" else \
-            "application/octet-stream"
-        return self._reply(200, kind, file.read_bytes())
+        return self._reply(200, self.guess_type(str(file)), file.read_bytes())
 
     def _reply(self, code, kind, body):
         self.send_response(code)
