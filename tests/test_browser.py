@@ -1,6 +1,6 @@
 """tools/browser_check.py, on a tiny site: a good page passes, and each way a page
 can be broken for a reader (a formula MathJax cannot render, raw math, a dead
-link, a missing image, a JavaScript error) is reported by name."""
+link, a missing image, a JavaScript error, a redirect to nowhere) is reported by name."""
 
 import shutil
 import struct
@@ -47,6 +47,8 @@ def site(tmp_path_factory):
     (folder / "dot.png").write_bytes(png())
     (folder / "other.html").write_text(HEAD + '<h2 id="part">Part</h2></body></html>')
     (folder / "index.html").write_text(HEAD + GOOD + "</body></html>")
+    (folder / "redirect_good.html").write_text('<meta http-equiv="Refresh" content="0; url=index.html" />')
+    (folder / "redirect_bad.html").write_text('<meta http-equiv="Refresh" content="0; url=nowhere.html" />')
     for name, (body, _) in BROKEN.items():
         (folder / f"broken_{name}.html").write_text(HEAD + GOOD + body + "</body></html>")
     return folder
@@ -54,7 +56,8 @@ def site(tmp_path_factory):
 
 def test_good_pages_pass_and_every_break_is_named(site, tmp_path):
     report = browser_check.check_site(site, screenshots=tmp_path)
-    assert report["index.html"] == [] and report["other.html"] == []
+    assert report["index.html"] == [] and report["other.html"] == [] and report["redirect_good.html"] == []
+    assert report["redirect_bad.html"] == ["redirect to a missing page: nowhere.html"]
     for name, (_, message) in BROKEN.items():
         problems = report[f"broken_{name}.html"]
         assert any(p.startswith(message) for p in problems), (name, problems)

@@ -241,7 +241,19 @@ _CLICK_FIRST_SOLUTION = r"""(() => {
 })()"""
 
 
+_REFRESH = re.compile(rb'<meta[^>]+http-equiv="refresh"[^>]+url=([^"]+)"', re.IGNORECASE)
+
+
+def redirect_target(page: Path) -> Path | None:
+    """Where a meta-refresh page (jupyter-book's index.html) sends the reader, or None."""
+    found = _REFRESH.search(page.read_bytes())
+    return (page.parent / found.group(1).decode()).resolve() if found else None
+
+
 def check_page(browser: Chromium, base: str, folder: Path, page: Path, ids_of) -> list[str]:
+    target = redirect_target(page)
+    if target is not None:  # the browser leaves at once: check where it goes (a page checked on its own)
+        return [] if target.is_file() else [f"redirect to a missing page: {target.relative_to(folder)}"]
     url = f"{base}/{page.relative_to(folder).as_posix()}"
     browser.open(url)
     ready = browser.evaluate("window.MathJax && MathJax.startup && MathJax.startup.promise "
@@ -292,7 +304,9 @@ def check_site(folder: Path, screenshots: Path | None = None, limit: int | None 
             report[page.relative_to(folder).as_posix()] = check_page(browser, base, folder, page, ids_of)
         if screenshots:
             chapters = [p for p in pages if p.parent.name == "notebooks"]
-            for name, page in [("home", folder / "index.html"), ("chapter", chapters[0] if chapters else None)]:
+            home = folder / "index.html"
+            home = redirect_target(home) or home if home.exists() else None
+            for name, page in [("home", home), ("chapter", chapters[0] if chapters else None)]:
                 if page is not None and page.exists():
                     browser.open(f"{base}/{page.relative_to(folder).as_posix()}")
                     browser.evaluate("window.MathJax && MathJax.startup ? MathJax.startup.promise : 0",
