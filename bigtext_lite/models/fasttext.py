@@ -25,15 +25,19 @@ Walkthrough: notebooks/04_fasttext.ipynb.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -42,10 +46,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
 from bigtext_lite import checkpoint as ckpt
 from bigtext_lite.formulas import huffman_codes
-from bigtext_lite.train import fit  # imported here, before any fork: Hogwild workers inherit it
+from bigtext_lite.train import NonFiniteLossError
 
 EOS = "</s>"
 LABEL_PREFIX = "__label__"
@@ -61,6 +66,25 @@ def fasttext_hash(token: str) -> int:
         h ^= (byte | 0xFFFFFF00) if byte >= 0x80 else byte  # int8_t(b) as uint32
         h = (h * 16777619) & 0xFFFFFFFF
     return h
+
+
+def fasttext_hashes(tokens: Sequence[str]) -> np.ndarray:
+    """:func:`fasttext_hash` of many tokens at once (uint32): numpy steps through the
+    bytes of all tokens together, position by position, the longest tokens last."""
+    encoded = [t.encode("utf-8") for t in tokens]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    starts = np.cumsum(lengths) - lengths
+    data = np.frombuffer(b"".join(encoded), dtype=np.int8).astype(np.uint32)  # int8_t, sign-extended
+    out = np.full(len(encoded), 2166136261, dtype=np.uint32)
+    long = np.flatnonzero(lengths > 256)  # rare: the Python loop, rather than one numpy step per byte
+    out[long] = [fasttext_hash(tokens[i]) for i in long]
+    lengths[long] = 0
+    order = np.argsort(-lengths, kind="stable")  # tokens still going at byte j are a prefix of this
+    still = np.searchsorted(-lengths[order], -np.arange(lengths.max(initial=0)), side="left")
+    for j, n in enumerate(still):  # n: how many tokens have more than j bytes
+        i = order[:n]
+        out[i] = (out[i] ^ data[starts[i] + j]) * np.uint32(16777619)
+    return out
 
 
 def ngram_buckets(word_hashes: Sequence[int], n: int, bucket: int) -> list[int]:
@@ -115,31 +139,110 @@ def subword_rows(word: str, word_id: int | None, nwords: int, minn: int, maxn: i
 
 # --- reading the official training format ---------------------------------------------
 
+# fastText's readWord splits on exactly " \n\r\t\v\f\0". Python's str.split()
+# splits on those (except \0) and on a dozen more Unicode spaces (U+00A0, U+3000,
+# ...), inside which fastText sees ordinary bytes of a word.
+_NOT_FASTTEXT_SPACE = re.compile("[\0\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+_FASTTEXT_SPACE = re.compile("[ \n\r\t\v\f\0]+")
+
+
+def split_tokens(line: str) -> list[str]:
+    """The tokens of a line as fastText reads them: split on its six whitespace
+    characters and NUL, and on nothing else."""
+    if _NOT_FASTTEXT_SPACE.search(line) is None:
+        return line.split()  # the same tokens, several times faster than the regex
+    return [t for t in _FASTTEXT_SPACE.split(line) if t]
+
+
 def parse_line(line: str, label_prefix: str = LABEL_PREFIX) -> tuple[list[str], list[str]]:
     """(labels, words) of one line; labels may stand anywhere, as in fastText."""
+    tokens = split_tokens(line)
+    n = line.count(label_prefix)
+    if all(t.startswith(label_prefix) for t in tokens[:n]):
+        # The usual layout, labels first: the n tokens that start with the prefix
+        # hold all n occurrences of it, so no later token is a label.
+        labels = tokens[:n]
+        del tokens[:n]
+        return labels, tokens
     labels, words = [], []
-    for token in line.split():
+    for token in tokens:
         (labels if token.startswith(label_prefix) else words).append(token)
     return labels, words
+
+
+def _lines(raw: bytes, path, offset: int = 0, encoding_errors: str = "strict") -> list[str]:
+    """The lines of ``raw`` (the bytes from ``offset`` on of the file ``path``);
+    a byte that is not UTF-8 raises a ``ValueError`` naming its line and byte."""
+    try:
+        text = raw.decode("utf-8", errors=encoding_errors)
+    except UnicodeDecodeError as err:
+        with open(path, "rb") as f:
+            before = f.read(offset + err.start)
+        line, line_start = before.count(b"\n") + 1, before.rfind(b"\n") + 1
+        raise ValueError(f"{path}, line {line}, byte {len(before) - line_start + 1}: "
+                         f"not valid UTF-8 ({raw[err.start:err.start + 1]!r}); re-encode the file as UTF-8 "
+                         f"or pass encoding_errors='replace'") from None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline that ends the last line does not start another
+    return lines
 
 
 def read_file(path: str | Path, encoding_errors: str = "strict") -> list[tuple[list[str], list[str]]]:
     """Read a file in fastText's format: ``__label__pos some words ...`` per line.
 
-    Non-UTF-8 bytes raise a ``ValueError`` naming the line and column, unless
+    Non-UTF-8 bytes raise a ``ValueError`` naming the line and its byte, unless
     ``encoding_errors="replace"`` (then they become U+FFFD).
     """
-    examples = []
+    return [parse_line(line) for line in _lines(Path(path).read_bytes(), path, 0, encoding_errors)]
+
+
+def _read_part(path, start: int, end: int):
+    """Bytes start..end (whole lines) of a fastText file: (lines, 1-based numbers of
+    the unlabelled lines, the labels of the others, :func:`index_tokens` of their words)."""
     with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8", errors=encoding_errors)
-            except UnicodeDecodeError as err:
-                raise ValueError(f"{path}, line {number}, byte {err.start + 1}: not valid UTF-8 "
-                                 f"({raw[err.start:err.start + 1]!r}); re-encode the file as UTF-8 "
-                                 f"or pass encoding_errors='replace'") from None
-            examples.append(parse_line(line))
-    return examples
+        f.seek(start)
+        examples = [parse_line(line) for line in _lines(f.read(end - start), path, start)]
+    unlabelled = [n for n, (labs, _) in enumerate(examples, start=1) if not labs]
+    kept = [e for e in examples if e[0]]
+    return len(examples), unlabelled, [labs for labs, _ in kept], index_tokens([toks for _, toks in kept])
+
+
+def read_indexed(path: str | Path, processes: int = 1):
+    """:func:`read_file`, then :func:`index_tokens` of the labelled lines, with the file
+    cut at line ends into ``processes`` parts read in parallel (reading is the
+    Python-bound part of training). Returns (lines, 1-based numbers of the unlabelled
+    lines, the labels of the others, their indexed tokens)."""
+    size, cuts = os.path.getsize(path), [0]
+    with open(path, "rb") as f:
+        for k in range(1, processes):
+            f.seek(max(cuts[-1], size * k // processes))
+            f.readline()  # on to the end of that line
+            cuts.append(f.tell())
+    parts = [(path, a, b) for a, b in zip(cuts, cuts[1:] + [size]) if b > a]
+    if len(parts) > 1:
+        with torch.multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn").Pool(len(parts)) as pool:
+            results = pool.starmap(_read_part, parts)
+    else:
+        results = [_read_part(*part) for part in parts]
+    index: dict[str, int] = {}
+    lines, unlabelled, labels, rows, lengths = 0, [], [], [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+    for n, unlabelled_here, labels_here, (distinct, rows_here, lengths_here) in results:
+        renumber = np.array([index.setdefault(t, len(index)) for t in distinct], dtype=np.int64)
+        rows.append(renumber[rows_here] if len(distinct) else rows_here)
+        lengths.append(lengths_here)
+        labels += labels_here
+        unlabelled += [lines + u for u in unlabelled_here]
+        lines += n
+    return lines, unlabelled, labels, (list(index), np.concatenate(rows), np.concatenate(lengths))
+
+
+def permute_texts(indexed, order: np.ndarray):
+    """:func:`index_tokens`'s result with its texts in the given order."""
+    distinct, rows, lengths = indexed
+    new_lengths = lengths[order]
+    shift = (np.cumsum(lengths) - lengths)[order] - (np.cumsum(new_lengths) - new_lengths)
+    return distinct, rows[np.arange(len(rows)) + np.repeat(shift, new_lengths)], new_lengths
 
 
 def write_file(path: str | Path, texts: Iterable[Sequence[str]], labels: Iterable[Sequence[str] | str]) -> Path:
@@ -155,6 +258,44 @@ def write_file(path: str | Path, texts: Iterable[Sequence[str]], labels: Iterabl
 
 # --- the dictionary: words, labels, and the features of a text --------------------------
 
+def index_tokens(token_lists) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Every token of the texts, each text followed by ``</s>``, as an index into a
+    list of the distinct tokens: (distinct tokens, indices, tokens per text).
+
+    One C-level pass over all tokens: ``index.setdefault(token, position)`` keeps
+    the position where each token first occurs and returns it for every later
+    occurrence; numpy then renumbers those positions 0, 1, 2, ... A Python loop
+    over IMDB's 7 million tokens would take longer than training.
+    """
+    token_lists = token_lists if isinstance(token_lists, list) else list(token_lists)
+    lengths = np.fromiter((len(t) + 1 for t in token_lists), dtype=np.int64, count=len(token_lists))
+    stream = itertools.chain.from_iterable(itertools.chain(t, (EOS,)) for t in token_lists)
+    index: dict[str, int] = {}
+    first = np.fromiter(map(index.setdefault, stream, itertools.count()), dtype=np.int64, count=int(lengths.sum()))
+    renumber = np.empty(len(first), dtype=np.int64)
+    renumber[np.fromiter(index.values(), dtype=np.int64, count=len(index))] = np.arange(len(index))
+    return list(index), renumber[first], lengths
+
+
+def distinct_per_text(ids: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each text's distinct feature ids, with weights (occurrences / features of the
+    text): the same mean from fewer rows (about half for IMDB's words, 0.7 with
+    bigrams), so training reads and updates fewer rows. Returns (ids, distinct
+    per text, weights); a text's ids come sorted."""
+    width = int(ids.max(initial=0)) + 1
+    key = np.repeat(np.arange(len(counts), dtype=np.int64) * width, counts)
+    key += ids
+    key.sort()  # by text, then by id: repeats are now neighbours
+    first = np.ones(len(key), dtype=bool)
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    occurrences = np.diff(np.append(starts, len(key)))
+    key = key[starts]
+    text = key // width
+    weights = (occurrences / counts[text]).astype(np.float32)
+    return (key - text * width).astype(ids.dtype), np.bincount(text, minlength=len(counts)), weights
+
+
 class Dictionary:
     """Words (with ``</s>``) kept at ``min_count``, labels, and hashed n-gram buckets."""
 
@@ -165,64 +306,75 @@ class Dictionary:
         self.word_ngrams, self.bucket = word_ngrams, bucket if word_ngrams > 1 else 0
         self.word_id = {w: i for i, w in enumerate(words)}
         self.label_id = {l: i for i, l in enumerate(labels)}
-        self._cache: dict[str, tuple[int, int]] = {}
 
     @classmethod
     def build(cls, examples, min_count: int = 1, word_ngrams: int = 1, bucket: int = 2_000_000):
-        words, labels = Counter(), Counter()
-        for labs, toks in examples:
-            if labs:
-                words.update(toks)
-                words[EOS] += 1
-                labels.update(labs)
+        """From (labels, tokens) pairs; lines without a label do not count."""
+        labelled = [(labs, toks) for labs, toks in examples if labs]
+        return cls.from_indexed(index_tokens([toks for _, toks in labelled]), [labs for labs, _ in labelled],
+                                min_count, word_ngrams, bucket)
+
+    @classmethod
+    def from_indexed(cls, indexed, label_lists, min_count: int = 1, word_ngrams: int = 1,
+                     bucket: int = 2_000_000):
+        """From :func:`index_tokens` of the labelled texts and their label lists."""
+        distinct, rows, _ = indexed
+        labels = Counter(itertools.chain.from_iterable(label_lists))
         if not labels:
             raise ValueError("no line has a label: label lines as '__label__<name> text ...'")
-        kept = sorted((w for w, c in words.items() if c >= min_count), key=lambda w: (-words[w], w))
+        counts = np.bincount(rows, minlength=len(distinct))
+        kept = np.flatnonzero(counts >= min_count)
+        kept = kept[np.argsort(-counts[kept], kind="stable")]  # by count, as fastText sorts its words
         labs = sorted(labels, key=lambda l: (-labels[l], l))
-        return cls(kept, [words[w] for w in kept], labs, [labels[l] for l in labs], word_ngrams, bucket)
+        return cls([distinct[i] for i in kept.tolist()], counts[kept].tolist(), labs, [labels[l] for l in labs],
+                   word_ngrams, bucket)
 
     @property
     def num_features(self) -> int:
         return len(self.words) + self.bucket
 
-    def _lookup(self, token: str) -> tuple[int, int]:
-        """(word id or -1, fastText hash as a signed int32), cached per distinct token."""
-        entry = self._cache.get(token)
-        if entry is None:
-            h = fasttext_hash(token)
-            entry = self._cache[token] = (self.word_id.get(token, -1), h - (1 << 32) if h >= 1 << 31 else h)
-        return entry
-
     def features(self, tokens: Sequence[str]) -> np.ndarray:
-        """Feature ids of one text: known words and ``</s>``, then n-gram buckets
-        (offset by the number of words). Unknown words add no word feature but do
-        take part in n-grams, as in fastText."""
+        """Feature ids of one text: its known words and ``</s>``, and its n-gram
+        buckets (offset by the number of words). Unknown words add no word feature
+        but do take part in n-grams, as in fastText."""
         return self.features_many([tokens])[0]
 
     def features_many(self, token_lists) -> list[np.ndarray]:
-        """:meth:`features` for many texts at once, vectorised over all their tokens
-        (64-bit unsigned arithmetic wraps exactly like the C++ code's)."""
-        token_lists = [list(t) + [EOS] for t in token_lists]
-        lengths = np.array([len(t) for t in token_lists])
-        # C-level loops (dict.fromkeys, map) over 7 million tokens: a Python
-        # loop here would take longer than training.
-        index = {t: i for i, t in enumerate(dict.fromkeys(itertools.chain.from_iterable(token_lists)))}
-        rows = np.fromiter(map(index.__getitem__, itertools.chain.from_iterable(token_lists)),
-                           dtype=np.int64, count=int(lengths.sum()))
-        table = np.array([self._lookup(t) for t in index], dtype=np.int64).reshape(-1, 2)
-        wid, signed = table[rows, 0], table[rows, 1]
-        doc = np.repeat(np.arange(len(token_lists)), lengths)
-        pieces, doc_of = [wid[wid >= 0]], [doc[wid >= 0]]
-        h, u = signed.view(np.uint64), signed.view(np.uint64)
-        with np.errstate(over="ignore"):
-            for k in range(1, self.word_ngrams):
-                h = h[:-1] * np.uint64(116049371) + u[k:]
-                same = doc[:-k] == doc[k:]  # an n-gram never spans two texts
-                pieces.append((h[same] % np.uint64(self.bucket)).astype(np.int64) + len(self.words))
-                doc_of.append(doc[:-k][same])
-        ids, owner = np.concatenate(pieces), np.concatenate(doc_of)
-        order = np.argsort(owner, kind="stable")
-        return np.split(ids[order], np.cumsum(np.bincount(owner, minlength=len(token_lists)))[:-1])
+        """:meth:`features` of many texts."""
+        ids, counts = self.encode(index_tokens(token_lists))
+        return np.split(ids, np.cumsum(counts)[:-1]) if len(counts) else []
+
+    def encode(self, indexed) -> tuple[np.ndarray, np.ndarray]:
+        """Features of texts given by :func:`index_tokens`, vectorised over all
+        their tokens: (feature ids of all texts one after another, count per text).
+
+        Row i of a (tokens, n) table holds token i's word id and the ids of the
+        2..n-grams that start at it (-1 where there is none), so reading the table
+        row by row lists each text's features together. The n-gram hash follows
+        the C++ code's 64-bit arithmetic, which unsigned numpy integers wrap exactly.
+        """
+        distinct, rows, lengths = indexed
+        if len(lengths) == 0:
+            return np.empty(0, dtype=np.int32), lengths
+        if self.num_features >= 2**31:
+            raise ValueError(f"{self.num_features:,} features do not fit int32 ids; use a smaller bucket")
+        table = np.full((len(rows), self.word_ngrams), -1, dtype=np.int32)  # half the memory of int64
+        table[:, 0] = np.array([self.word_id.get(t, -1) for t in distinct], dtype=np.int32)[rows]
+        if self.word_ngrams > 1:
+            # each 32-bit hash enters as a signed int32 widened to 64 bits, as in the C++
+            word_hash = fasttext_hashes(distinct).view(np.int32).astype(np.int64).view(np.uint64)[rows]
+            # An n-gram may run on past token i only if token i is not </s>: n-grams
+            # never span two lines (nor a "</s>" inside one, where fastText ends the line).
+            open_ = rows != distinct.index(EOS)
+            h, ok = word_hash, np.ones(len(rows), dtype=bool)
+            with np.errstate(over="ignore"):
+                for k in range(1, self.word_ngrams):  # n-grams of k + 1 words
+                    h = h[:-1] * np.uint64(116049371) + word_hash[k:]
+                    ok = ok[:-1] & open_[k - 1:-1]
+                    table[:len(h), k][ok] = (h[ok] % np.uint64(self.bucket)).astype(np.int32) + len(self.words)
+        keep = table >= 0
+        per_text = np.add.reduceat(keep.sum(1), np.cumsum(lengths) - lengths)
+        return table[keep], per_text
 
     def state(self) -> dict:
         return {"words": self.words, "word_counts": self.word_counts, "labels": self.labels,
@@ -234,8 +386,10 @@ class Dictionary:
 class FastText(nn.Module):
     """hidden = mean of the feature embeddings; scores from one output matrix.
 
-    The input table uses sparse gradients: a step touches only the rows of the
-    features in the batch, as fastText's C++ does.
+    :meth:`loss` defines each loss for autograd; :meth:`sgd_step` trains with the
+    same gradients written out (what fastText's C++ does), which is several
+    times faster than autograd and a sparse optimiser here, and is checked
+    against :meth:`loss` by the tests.
     """
 
     def __init__(self, num_features: int, num_labels: int, dim: int, loss: str = "softmax",
@@ -246,10 +400,11 @@ class FastText(nn.Module):
         if loss in ("hs", "ns") and label_counts is None:
             raise ValueError(f"loss={loss!r} needs label_counts")
         self.loss_name, self.num_labels, self.neg = loss, num_labels, neg
-        self.input = nn.EmbeddingBag(num_features, dim, mode="mean", sparse=True)
-        nn.init.uniform_(self.input.weight, -1.0 / dim, 1.0 / dim)  # fastText's initialisation
+        weight = torch.empty(num_features, dim).uniform_(-1.0 / dim, 1.0 / dim)  # fastText's initialisation
+        self.input = nn.EmbeddingBag(num_features, dim, mode="mean", _weight=weight)
         rows = num_labels - 1 if loss == "hs" else num_labels  # hs: one row per inner tree node
         self.output = nn.Parameter(torch.zeros(rows, dim))  # zero, as in fastText
+        self.register_buffer("one_hot", torch.eye(num_labels), persistent=False)
         if loss == "hs":
             codes = huffman_codes(list(label_counts))
             depth = max(len(nodes) for nodes, _ in codes)
@@ -270,9 +425,10 @@ class FastText(nn.Module):
     def _path_scores(self, hidden, labels):  # (B, depth) logits along each label's path
         return (self.output[self.paths[labels]] * hidden[:, None, :]).sum(-1)
 
-    def loss(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def loss(self, hidden: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor | None = None):
         """Summed over the batch (one full SGD step per example). ``targets``: (B,)
-        label ids, or (B, K) 0/1 for ``ova``."""
+        label ids, or (B, K) 0/1 for ``ova``; ``ns`` draws its ``negatives`` (B, neg)
+        unless given."""
         if self.loss_name == "softmax":
             return F.cross_entropy(hidden @ self.output.T, targets, reduction="sum")
         if self.loss_name == "ova":
@@ -280,10 +436,73 @@ class FastText(nn.Module):
         if self.loss_name == "hs":
             signs = self.signs[targets]
             return -(F.logsigmoid(signs * self._path_scores(hidden, targets)) * signs.abs()).sum()
-        negatives = self._sample_negatives(targets)  # ns
+        negatives = self._sample_negatives(targets) if negatives is None else negatives  # ns
         pos = (self.output[targets] * hidden).sum(-1)
         neg = (self.output[negatives] * hidden[:, None, :]).sum(-1)
         return -(F.logsigmoid(pos).sum() + F.logsigmoid(-neg).sum())
+
+    def score_gradient(self, hidden, targets, negatives=None, with_loss: bool = True):
+        """:meth:`loss` and its gradient with respect to the scores it reads:
+        (rows, dloss/dscore, loss), where score[b, j] = output[rows[b, j]] . hidden[b];
+        ``rows`` is None when every example reads every row (softmax, ova), and
+        ``loss`` is None unless ``with_loss`` (computing it costs as much as a
+        tenth of a training step).
+
+        softmax: d/ds of -log softmax(s)[y] is softmax(s) - onehot(y). The others
+        are sums of binary logistic losses -log sigmoid(sign * s) over chosen rows
+        (hs: the label's path, sign from its code bit, 0 past its end; ns: the label
+        with sign +1 and the negatives with -1; ova: every label, +1 if it applies),
+        whose derivative is -sign * sigmoid(-sign * s).
+        """
+        loss = None
+        if self.loss_name == "softmax":
+            scores = hidden @ self.output.T
+            if with_loss:
+                log_p = F.log_softmax(scores, dim=-1)
+                loss, p = -log_p.gather(1, targets[:, None]).sum(), log_p.exp()
+            else:
+                p = torch.softmax(scores, dim=-1)
+            return None, p.sub_(self.one_hot[targets]), loss
+        rows = None
+        if self.loss_name == "hs":
+            rows, signs = self.paths[targets], self.signs[targets]
+        elif self.loss_name == "ns":
+            negatives = self._sample_negatives(targets) if negatives is None else negatives
+            rows = torch.cat([targets[:, None], negatives], dim=1)
+            signs = torch.ones(rows.shape, device=hidden.device)
+            signs[:, 1:] = -1
+        else:  # ova
+            signs = 2 * targets - 1
+        scores = hidden @ self.output.T if rows is None else (self.output[rows] @ hidden[:, :, None])[..., 0]
+        if with_loss:
+            loss = -(F.logsigmoid(signs * scores) * signs.abs()).sum()
+        return rows, -signs * torch.sigmoid(-signs * scores), loss
+
+    @torch.no_grad()
+    def sgd_step(self, ids, offsets, weights, lengths, targets, lr: float, with_loss: bool = True):
+        """One SGD step on a batch, each example's gradient taken at the same
+        parameters and applied in full (fastText's ``Model::update``, written out).
+        An example's rows are ids[offsets[b]:][:lengths[b]], each with its weight
+        (1 / the example's feature count, times how often the row occurs).
+        Returns the summed loss, or None unless ``with_loss``.
+
+        hidden = the weighted sum of the rows (their mean); with g = dloss/dhidden
+        (from the output rows before their update), output row r moves by
+        -lr * dscore * hidden, and every input row by -lr * weight * g.
+        """
+        hidden = F.embedding_bag(ids, self.input.weight, offsets, mode="sum", per_sample_weights=weights)
+        rows, dscore, loss = self.score_gradient(hidden, targets, with_loss=with_loss)
+        dscore.mul_(-lr)  # the output update's factor; dscore @ output is then -lr * g
+        if rows is None:  # every row: two small matrix products
+            step_hidden = dscore @ self.output
+            self.output.addmm_(dscore.T, hidden)
+        else:
+            step_hidden = (dscore[:, None, :] @ self.output[rows])[:, 0]
+            self.output.index_put_((rows.reshape(-1),), (dscore[..., None] * hidden[:, None, :]).flatten(0, 1),
+                                   accumulate=True)
+        per_row = step_hidden.repeat_interleave(lengths, dim=0, output_size=len(ids)) * weights[:, None]
+        self.input.weight.index_put_((ids,), per_row, accumulate=True)
+        return loss
 
     def _sample_negatives(self, targets):
         draw = torch.multinomial(self.neg_probs, targets.numel() * self.neg, replacement=True)
@@ -427,132 +646,210 @@ class FastTextClassifier:
         return cls(dictionary, model.to(device), args)
 
 
-class _Batches:
-    """Shuffled batches of (feature ids, offsets, targets), one pass per iteration.
+class _Examples:
+    """Training examples as one flat tensor of feature ids, cut into fixed batches:
+    batch k is examples k*B .. k*B+B-1, views made once, so a step copies nothing."""
 
-    A plain iterable rather than a DataLoader: at 8 examples per step the
-    DataLoader's per-batch machinery costs as much as the step itself. The order
-    is drawn from torch's global generator, so ``fit`` can rebuild it on resume.
-    """
-
-    def __init__(self, feats: list[np.ndarray], labels: list[list[int]], num_labels: int, multi: bool,
-                 batch_size: int):
-        self.feats, self.labels, self.num_labels, self.multi = feats, labels, num_labels, multi
-        self.batch_size = batch_size
+    def __init__(self, ids: np.ndarray, counts: np.ndarray, weights: np.ndarray, labels: list[list[int]],
+                 num_labels: int, multi: bool, batch_size: int, device):
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        first = np.arange(len(counts)) // batch_size * batch_size  # each example's batch starts here
+        offsets = torch.from_numpy((starts[:-1] - starts[first]).astype(ids.dtype)).to(device)  # within its batch
+        ids, lengths, starts = torch.from_numpy(ids).to(device), torch.from_numpy(counts).to(device), starts.tolist()
+        weights = torch.from_numpy(weights).to(device)
+        self.choices = None
+        if multi:  # ova: every label of a line is a target
+            targets = torch.zeros(len(labels), num_labels, device=device)
+            for row, labs in enumerate(labels):
+                targets[row, labs] = 1.0
+        elif all(len(labs) == 1 for labs in labels):
+            targets = torch.tensor([labs[0] for labs in labels], device=device)
+        else:  # one label per step, drawn at random from the line's labels, as in fastText
+            width = max(len(labs) for labs in labels)
+            targets = torch.tensor([labs + labs[:1] * (width - len(labs)) for labs in labels], device=device)
+            self.choices = torch.tensor([len(labs) for labs in labels], device=device)
+        self.batches = []
+        for a in range(0, len(labels), batch_size):
+            b = min(a + batch_size, len(labels))
+            self.batches.append((ids[starts[a]:starts[b]], offsets[a:b], weights[starts[a]:starts[b]], lengths[a:b],
+                                 targets[a:b], None if self.choices is None else self.choices[a:b]))
+        self.size, self.batch_size, self.device = len(labels), batch_size, ids.device
 
     def __len__(self):
-        return -(-len(self.feats) // self.batch_size)
+        return len(self.batches)
 
-    def __iter__(self):
-        order = torch.randperm(len(self.feats)).tolist()
-        for start in range(0, len(order), self.batch_size):
-            yield self.collate(order[start:start + self.batch_size])
-
-    def collate(self, indices):
-        ids, offsets = _flatten([self.feats[i] for i in indices])
-        if self.multi:
-            targets = torch.zeros(len(indices), self.num_labels)
-            for row, i in enumerate(indices):
-                targets[row, self.labels[i]] = 1.0
-        else:  # one label per step; a line with several gets one at random, as in fastText
-            targets = torch.tensor([labs[0] if len(labs) == 1 else labs[np.random.randint(len(labs))]
-                                    for labs in (self.labels[i] for i in indices)])
-        return ids, offsets, targets
+    def batch(self, k: int):
+        """(ids, offsets, weights, lengths, targets) of batch k: :meth:`FastText.sgd_step`'s input."""
+        *inputs, targets, choices = self.batches[k]
+        if choices is not None:
+            pick = (torch.rand(len(choices), device=self.device) * choices).long()
+            targets = targets.gather(1, pick[:, None])[:, 0]
+        return *inputs, targets
 
 
-def _train_worker(model, feats, labels, args: Args, multi: bool, seed: int, num_threads: int,
-                  verbose: bool, fit_kwargs: dict, device: str = "cpu") -> None:
-    """Train ``model`` on one shard with :func:`bigtext_lite.train.fit` (one Hogwild worker)."""
+LOSS_EVERY = 16  # the training loss is computed on every 16th batch: a sample, nearly free
+
+
+def _train_shard(model: FastText, data: _Examples, batches: list[int], args: Args, seed: int,
+                 num_threads: int, progress: bool) -> None:
+    """SGD over ``batches`` (batch numbers of ``data``) for ``args.epoch`` epochs, the
+    learning rate decaying linearly to 0; the batches' order is reshuffled every
+    epoch. One Hogwild worker when there are several."""
     torch.set_num_threads(num_threads)
     torch.manual_seed(seed)
-    np.random.seed(seed)
-    loader = _Batches(feats, labels, model.num_labels, multi, args.batch_size)
-    optimizer = SparseSGD(model.parameters(), lr=args.lr)
-    total = args.epoch * len(loader)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1 - step / total))
-    fit(model, loader, num_epochs=args.epoch, optimizer=optimizer, scheduler=scheduler, loss_fn=model.loss,
-        forward=lambda m, b: (m(b[0], b[1]), b[2]), device=device, progress=verbose, verbose=False,
-        **fit_kwargs)
+    total, step = args.epoch * len(batches), 0
+    bar = tqdm(total=total, desc="training", unit="batch", disable=not progress, mininterval=0.5)
+    for epoch in range(args.epoch):
+        loss, sampled = torch.zeros((), device=data.device), 0
+        for k in torch.randperm(len(batches)).tolist():
+            batch_loss = model.sgd_step(*data.batch(batches[k]), lr=args.lr * (1 - step / total),
+                                        with_loss=step % LOSS_EVERY == 0)
+            if batch_loss is not None:
+                loss += batch_loss
+                sampled += 1
+            step += 1
+            bar.update()
+        loss = loss.item() / max(1, sampled * data.batch_size)
+        if not math.isfinite(loss):
+            raise NonFiniteLossError(f"loss is {loss} in epoch {epoch + 1} of {args.epoch}: "
+                                     f"lr={args.lr} is too high for batch_size={args.batch_size}")
+        bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.4f}")
+    bar.close()
+
+
+def _training_features(dictionary: Dictionary, indexed, parts: int):
+    """:func:`distinct_per_text` of ``dictionary.encode(indexed)``, with the texts cut
+    into ``parts`` that run in threads: numpy lets go of the GIL in its loops, so
+    they run in parallel. Returns (ids, distinct per text, weights)."""
+    distinct, rows, lengths = indexed
+    cuts = np.linspace(0, len(lengths), parts + 1).astype(int)
+    token_cuts = np.concatenate([[0], np.cumsum(lengths)])[cuts]
+    pieces = [(distinct, rows[token_cuts[k]:token_cuts[k + 1]], lengths[cuts[k]:cuts[k + 1]]) for k in range(parts)]
+    with ThreadPoolExecutor(parts) as pool:
+        results = list(pool.map(lambda piece: distinct_per_text(*dictionary.encode(piece)), pieces))
+    return tuple(np.concatenate(column) for column in zip(*results))
 
 
 def train_supervised(data, lr: float = 0.1, dim: int = 100, epoch: int = 5, minCount: int = 1,
                      wordNgrams: int = 1, bucket: int = 2_000_000, loss: str = "softmax", neg: int = 5,
                      batch_size: int = 8, thread: int = 1, seed: int = 0, verbose: bool = True,
-                     device: str | torch.device = "cpu", **fit_kwargs) -> FastTextClassifier:
+                     device: str | torch.device = "cpu") -> FastTextClassifier:
     """Train like ``fasttext.train_supervised`` (same argument names and defaults).
 
     ``data``: a path to a file in fastText's format, or (labels, tokens) pairs.
-    Lines without a label are skipped with a warning naming the first few.
-    The learning rate decays linearly from ``lr`` to 0 over all steps.
+    Lines without a label are skipped with a warning naming the first few; so
+    are lines with no feature at all, as fastText skips them. The examples are
+    shuffled once (``seed``) and cut into batches of ``batch_size``; each epoch
+    visits the batches in a new order, with the learning rate decaying linearly
+    from ``lr`` to 0 over all steps.
 
-    ``thread=1`` trains in this process through :func:`bigtext_lite.train.fit`
-    (extra keyword arguments go to it, e.g. ``checkpoint_dir``). ``thread=N``
-    does what fastText's threads do: the model goes to shared memory and N
-    worker processes each run ``fit`` on 1/N of the examples, updating the
-    shared weights without locks (Hogwild; sparse updates rarely collide).
-    ``device="cuda"`` trains on a GPU (one process; use a larger ``batch_size``
-    there, a GPU step costs about the same for 8 examples as for 1,000).
+    ``thread=N`` does what fastText's threads do: the model goes to shared memory
+    and N worker processes each train on 1/N of the batches, updating the shared
+    weights without locks (Hogwild; sparse updates rarely collide).
+    ``device="cuda"`` trains on a GPU (one process).
     """
     if torch.device(device).type != "cpu" and thread > 1:
-        raise ValueError("thread > 1 is CPU Hogwild; on a GPU use thread=1 and a larger batch_size")
+        raise ValueError("thread > 1 is CPU Hogwild; on a GPU use thread=1")
     args = Args(lr, dim, epoch, minCount, wordNgrams, bucket, loss, neg, batch_size, seed)
-    examples = read_file(data) if isinstance(data, (str, Path)) else list(data)
-    unlabelled = [n for n, (labs, _) in enumerate(examples, start=1) if not labs]
+    t0 = time.perf_counter()  # preparation counts from the file, as the official's time does
+    if isinstance(data, (str, Path)):
+        lines, unlabelled, label_lists, indexed = read_indexed(data, thread)
+    else:
+        examples = list(data)
+        lines, unlabelled = len(examples), [n for n, (labs, _) in enumerate(examples, start=1) if not labs]
+        examples = [e for e in examples if e[0]]
+        label_lists, indexed = [labs for labs, _ in examples], index_tokens([toks for _, toks in examples])
     if unlabelled:
-        warnings.warn(f"{len(unlabelled)} of {len(examples)} lines have no label and were skipped "
+        warnings.warn(f"{len(unlabelled)} of {lines} lines have no label and were skipped "
                       f"(lines {unlabelled[:5]}{' ...' if len(unlabelled) > 5 else ''})")
-    examples = [e for e in examples if e[0]]
-    t0 = time.perf_counter()
-    dictionary = Dictionary.build(examples, minCount, wordNgrams, bucket)
-    feats = dictionary.features_many([toks for _, toks in examples])
-    labels = [[dictionary.label_id[l] for l in labs] for labs, _ in examples]
-    prep_s = time.perf_counter() - t0
-
+    order = np.random.default_rng(seed).permutation(len(label_lists))  # a file sorted by label must not
+    label_lists, indexed = [label_lists[i] for i in order], permute_texts(indexed, order)  # give sorted batches
+    dictionary = Dictionary.from_indexed(indexed, label_lists, minCount, wordNgrams, bucket)
+    ids, counts, weights = _training_features(dictionary, indexed, thread)
+    labels = [[dictionary.label_id[l] for l in labs] for labs in label_lists]
+    if (counts == 0).any():  # only possible when minCount drops </s>
+        warnings.warn(f"{int((counts == 0).sum())} lines have no feature left at minCount={minCount} and were skipped")
+        labels = [labs for labs, c in zip(labels, counts) if c]
+        counts = counts[counts > 0]
+    multi = loss == "ova"
     torch.manual_seed(seed)
     model = FastText(dictionary.num_features, len(dictionary.labels), dim, loss, dictionary.label_counts, neg)
-    multi = loss == "ova"
+    model.to(device)
+    data = _Examples(ids, counts, weights, labels, len(dictionary.labels), multi, batch_size, device)
+    prep_s = time.perf_counter() - t0
+
     t1 = time.perf_counter()
     if thread <= 1:
-        _train_worker(model, feats, labels, args, multi, seed, torch.get_num_threads(), verbose, fit_kwargs, device)
+        _train_shard(model, data, list(range(len(data))), args, seed, torch.get_num_threads(), verbose)
         if torch.device(device).type == "cuda":
             torch.cuda.synchronize()
     else:
-        if fit_kwargs:
-            raise ValueError(f"thread > 1 trains in worker processes; {sorted(fit_kwargs)} need thread=1")
         model.share_memory()
         ctx = torch.multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-        workers = [ctx.Process(target=_train_worker, args=(model, feats[r::thread], labels[r::thread], args,
-                                                           multi, seed + r, 1, False, {}))
+        workers = [ctx.Process(target=_train_shard, args=(model, data, list(range(r, len(data), thread)), args,
+                                                          seed + r, 1, verbose and r == 0))
                    for r in range(thread)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
+        gc.freeze()  # the workers' garbage collector then leaves this process's objects (and pages) alone
+        try:
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+        finally:
+            gc.unfreeze()
         failed = [w.exitcode for w in workers if w.exitcode != 0]
         if failed:
-            raise RuntimeError(f"{len(failed)} of {thread} training processes failed (exit codes {failed})")
+            raise RuntimeError(f"{len(failed)} of {thread} training processes failed (exit codes {failed}); "
+                               f"their error is printed above")
     train_s = time.perf_counter() - t1
-    tokens = sum(len(toks) + 1 for _, toks in examples)  # + </s>, as fastText counts words
+    tokens = int(indexed[2].sum())  # words and one </s> per line, as fastText counts them
     classifier = FastTextClassifier(dictionary, model, args)
     classifier.stats = {"prep_s": prep_s, "train_s": train_s, "tokens_per_epoch": tokens,
-                        "words_per_s": tokens * epoch / train_s, "thread": thread}
+                        "words_per_s": tokens * epoch / (prep_s + train_s),
+                        "train_words_per_s": tokens * epoch / train_s, "thread": thread}
     if verbose:
-        print(f"{len(examples):,} examples, {len(dictionary.words):,} words, {len(dictionary.labels)} labels; "
-              f"features {prep_s:.1f} s, training {train_s:.1f} s "
-              f"({classifier.stats['words_per_s'] / 1e6:.2f}M words/s, {thread} thread(s))")
+        print(f"{len(labels):,} examples, {len(dictionary.words):,} words, {len(dictionary.labels)} labels; "
+              f"reading and features {prep_s:.1f} s, training {train_s:.1f} s "
+              f"({classifier.stats['train_words_per_s'] / 1e6:.2f}M words/s while training, {thread} thread(s))")
     return classifier
 
 
-_OFFICIAL_TRAIN = """
-import json, sys, time
-import fasttext
-kwargs = json.loads(sys.argv[2])
-start = time.perf_counter()
-model = getattr(fasttext, sys.argv[4])(sys.argv[1], **kwargs)
-seconds = time.perf_counter() - start
-model.save_model(sys.argv[3])
-print(seconds)
+_TRAIN_IN_FRESH_PROCESS = """
+import json, re, sys, time
+how, path, kwargs, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+if how == "bigtext_lite":
+    from bigtext_lite.models import fasttext as ft
+    start = time.perf_counter()
+    model = ft.train_supervised(path, verbose=False, **kwargs)
+    seconds = time.perf_counter() - start
+    model.save(out)
+    print(json.dumps({"seconds": seconds, "train_s": model.stats["train_s"],
+                      "train_words_per_s_per_thread": model.stats["train_words_per_s"] / model.stats["thread"]}))
+else:
+    import fasttext
+    start = time.perf_counter()
+    model = getattr(fasttext, how)(path, **kwargs)
+    seconds = time.perf_counter() - start
+    model.save_model(out)
+    print(json.dumps({"seconds": seconds}))
 """
+
+
+def _train_in_fresh_process(how: str, path, kwargs: dict, out: Path, retries: int = 3) -> dict:
+    """Run ``_TRAIN_IN_FRESH_PROCESS`` (``how``: "bigtext_lite", or the official
+    function's name); returns what it printed, plus the official's own
+    "words/sec/thread" while training when it was run with ``verbose=2``."""
+    for attempt in range(1, retries + 1):
+        done = subprocess.run([sys.executable, "-c", _TRAIN_IN_FRESH_PROCESS, how, str(path), json.dumps(kwargs),
+                               str(out)], capture_output=True, text=True)
+        if done.returncode == 0:
+            stats = json.loads(done.stdout.strip().splitlines()[-1])
+            speeds = re.findall(r"words/sec/thread:\s*(\d+)", done.stderr)
+            if speeds:
+                stats["train_words_per_s_per_thread"] = float(speeds[-1])
+            return stats
+        if "NaN" not in done.stderr or attempt == retries:
+            raise RuntimeError(f"{how} in a fresh process failed: {done.stderr.strip()[-1500:]}")
 
 
 def train_official(path: str | Path, retries: int = 3, function: str = "train_supervised", **kwargs):
@@ -570,16 +867,8 @@ def train_official(path: str | Path, retries: int = 3, function: str = "train_su
     import fasttext
 
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "model.bin"
-        for attempt in range(1, retries + 1):
-            done = subprocess.run([sys.executable, "-c", _OFFICIAL_TRAIN, str(path), json.dumps(kwargs), str(out),
-                                   function],
-                                  capture_output=True, text=True)
-            if done.returncode == 0:
-                seconds = float(done.stdout.strip().splitlines()[-1])
-                return fasttext.load_model(str(out)), seconds
-            if "NaN" not in done.stderr or attempt == retries:
-                raise RuntimeError(f"official fastText failed: {done.stderr.strip()[-1500:]}")
+        stats = _train_in_fresh_process(function, path, kwargs, Path(tmp) / "model.bin", retries)
+        return fasttext.load_model(str(Path(tmp) / "model.bin")), stats["seconds"]
 
 
 def train_official_on_tokens(token_lists, function: str = "train_unsupervised", **kwargs):
@@ -617,21 +906,43 @@ def write_imdb(folder: str | Path, target: str = "polarity", max_train: int | No
     return paths[0], paths[1]
 
 
-def compare_with_official(train_path, test_path, settings, thread: int):
-    """Both implementations on the same files, hyperparameters and thread count, one
-    after the other: rows of (setting, implementation, accuracy, seconds, words/s),
-    our rows followed by (training seconds, feature seconds). ``settings``: (name, kwargs)."""
-    train, test = read_file(train_path), read_file(test_path)
+def compare_with_official(train_path, test_path, settings, thread: int, repeats: int = 1) -> list[dict]:
+    """Both implementations on the same files, hyperparameters and thread count,
+    each trained from the file in a fresh process and timed there (so neither
+    pays for what the other, or the caller, has in memory), ``repeats`` times
+    with seeds 0, 1, ...; ``settings``: (name, kwargs).
+
+    One dict per setting and implementation: test accuracy and seconds (means
+    over the repeats, and every accuracy), words/s from the file to a trained
+    model, and words/s per thread while training (the official's own
+    "words/sec/thread"), and the last repeat's model.
+    """
+    import fasttext
+
+    test = read_file(test_path)
     rows = []
-    for name, hp in settings:
-        official, official_s = train_official(train_path, thread=thread, verbose=0, **hp)
-        _, official_acc, _ = official.test(str(test_path))
-        t0 = time.perf_counter()  # from the parsed file, as the official reads its file
-        ours = train_supervised(train, thread=thread, verbose=False, **hp)
-        ours_s = time.perf_counter() - t0
-        _, ours_acc, _ = ours.test(test)
-        words = ours.stats["tokens_per_epoch"] * hp["epoch"]
-        rows.append((name, "official fastText", official_acc, official_s, words / official_s))
-        rows.append((name, "bigtext_lite", ours_acc, ours_s, words / ours_s,
-                     ours.stats["train_s"], ours.stats["prep_s"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, hp in settings:
+            for how in ("official fastText", "bigtext_lite"):
+                accs, runs = [], []
+                for seed in range(repeats):
+                    if how == "bigtext_lite":
+                        runs.append(_train_in_fresh_process(how, train_path, {**hp, "thread": thread, "seed": seed},
+                                                            Path(tmp) / "ours.pt"))
+                        model = FastTextClassifier.load(Path(tmp) / "ours.pt")
+                        accs.append(model.test(test)[1])
+                    else:  # verbose=2 prints its words/sec/thread
+                        runs.append(_train_in_fresh_process("train_supervised", train_path,
+                                                            {**hp, "thread": thread, "seed": seed, "verbose": 2},
+                                                            Path(tmp) / "official.bin"))
+                        model = fasttext.load_model(str(Path(tmp) / "official.bin"))
+                        accs.append(model.test(str(test_path))[1])
+                seconds = float(np.mean([r["seconds"] for r in runs]))
+                rows.append({"setting": name, "implementation": how, "test_acc": float(np.mean(accs)),
+                             "test_accs": accs, "seconds": seconds, "model": model,
+                             "train_words_per_s_per_thread": float(np.mean([r["train_words_per_s_per_thread"]
+                                                                            for r in runs]))})
+            words = sum(len(toks) + 1 for _, toks in read_file(train_path)) * hp["epoch"]
+            for row in rows[-2:]:
+                row["words_per_s"] = words / row["seconds"]
     return rows
