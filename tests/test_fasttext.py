@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 
 import numpy as np
@@ -153,3 +154,110 @@ def test_no_labels_at_all_and_bad_loss_are_refused():
 def test_hogwild_threads_train_a_shared_model():
     clf = ft.train_supervised(toy_examples(600, seed=3), lr=0.5, dim=8, epoch=4, thread=2, verbose=False)
     assert clf.test(toy_examples(200, seed=4))[1] > 0.95
+
+
+def test_split_tokens_follows_fasttext_whitespace_not_pythons():
+    official_space = set(" \n\r\t\v\f\0")
+    for c in map(chr, range(0x110000)):
+        if c.isspace() or c in official_space:
+            expected = ["a", "b"] if c in official_space else [f"a{c}b"]
+            assert ft.split_tokens(f"a{c}b") == expected, repr(c)
+
+
+def test_tokens_match_the_official_reader(tmp_path):
+    """The official package's own tokenizer (get_line) agrees on the characters
+    where Python's str.split() and fastText differ."""
+    pytest.importorskip("fasttext")
+    path = ft.write_file(tmp_path / "train.txt", [t for _, t in toy_examples(50)], [l for l, _ in toy_examples(50)])
+    official, _ = ft.train_official(path, epoch=1, dim=4, verbose=0, thread=1)
+    for line in ["a\xa0b c", "a\x1cb c", "a\x00b\tc\x0bd\x0ce\rf", "x\u3000y\u2028z", "café\x85 日本"]:
+        words, _ = official.get_line(line)
+        assert ft.parse_line(line) == ([], words[:-1])  # get_line ends with </s>
+
+
+def test_vectorised_hashes_equal_the_reference():
+    rng = random.Random(0)
+    tokens = ["", "a", "café", "日本", "🎬", "x" * 300, "y" * 257, "movie"]
+    tokens += ["".join(rng.choice("abzé日🎬") for _ in range(rng.randint(0, 30))) for _ in range(500)]
+    assert ft.fasttext_hashes(tokens).tolist() == [ft.fasttext_hash(t) for t in tokens]
+    assert ft.fasttext_hashes([]).shape == (0,)
+
+
+def test_distinct_rows_with_weights_give_the_same_mean():
+    rng = np.random.default_rng(0)
+    counts = np.array([5, 1, 12, 3])
+    ids = rng.integers(0, 6, counts.sum()).astype(np.int32)  # many repeats within a text
+    table = rng.normal(size=(6, 3))
+    distinct, per_text, weights = ft.distinct_per_text(ids, counts)
+    assert per_text.sum() == len(distinct) < len(ids)
+    at, dt = np.cumsum(counts) - counts, np.cumsum(per_text) - per_text
+    for t in range(len(counts)):
+        raw = ids[at[t]:at[t] + counts[t]]
+        rows, w = distinct[dt[t]:dt[t] + per_text[t]], weights[dt[t]:dt[t] + per_text[t]]
+        assert len(set(rows.tolist())) == len(rows) and set(rows.tolist()) == set(raw.tolist())
+        np.testing.assert_allclose(w @ table[rows], table[raw].mean(0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "hs", "ns", "ova"])
+def test_sgd_step_is_one_autograd_sgd_step(loss):
+    """The hand-written update equals autograd's gradient of FastText.loss, applied
+    by plain SGD, for every loss (same negatives for ns)."""
+    torch.manual_seed(0)
+    num_labels, dim, lr = 5, 6, 0.3
+    model = ft.FastText(40, num_labels, dim, loss, label_counts=[9, 5, 3, 2, 1], neg=3)
+    with torch.no_grad():
+        model.output.normal_()
+    texts = [torch.randint(0, 40, (n,)) for n in (7, 3, 11)]
+    texts[0][:3] = 4  # a row three times in one text
+    targets = (torch.rand(3, num_labels) < 0.4).float() if loss == "ova" else torch.tensor([0, 3, 4])
+    raw = torch.cat(texts)
+    offsets = torch.tensor([0, 7, 10])
+
+    reference = copy.deepcopy(model)
+    torch.manual_seed(1)
+    negatives = reference._sample_negatives(targets) if loss == "ns" else None
+    expected_loss = reference.loss(reference(raw, offsets), targets, negatives)
+    expected_loss.backward()
+    with torch.no_grad():
+        for p in reference.parameters():
+            p -= lr * p.grad
+
+    ids, per_text, weights = ft.distinct_per_text(raw.numpy(), np.array([7, 3, 11]))
+    lengths = torch.from_numpy(per_text)
+    torch.manual_seed(1)
+    got_loss = model.sgd_step(torch.from_numpy(ids), torch.cumsum(lengths, 0) - lengths, torch.from_numpy(weights),
+                              lengths, targets, lr)
+    torch.testing.assert_close(got_loss, expected_loss.detach())
+    torch.testing.assert_close(model.output, reference.output)
+    torch.testing.assert_close(model.input.weight, reference.input.weight)
+
+
+def test_read_indexed_in_parts_equals_read_file(tmp_path):
+    lines = [f"__label__{'pos' if i % 3 else 'neg'} w{i % 7} café\xa0{i} ok" for i in range(40)]
+    lines[5] = "no label here"
+    lines[9] = ""
+    lines[12] = "mid __label__pos line\r"
+    lines[30] = "日本 __label__neg 🎬\x00x"
+    path = tmp_path / "data.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    examples = ft.read_file(path)
+    kept = [(labs, toks) for labs, toks in examples if labs]
+    distinct, rows, lengths = ft.index_tokens([toks for _, toks in kept])
+    for parts in (1, 2, 3, 7):
+        n, unlabelled, labels, (d2, r2, l2) = ft.read_indexed(path, parts)
+        assert n == 40 and unlabelled == [6, 10] and labels == [labs for labs, _ in kept]
+        assert [d2[i] for i in r2] == [distinct[i] for i in rows] and l2.tolist() == lengths.tolist()
+
+
+def test_non_utf8_in_a_later_part_names_its_line(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"".join(b"__label__a fine line %d\n" % i for i in range(30)) + b"__label__b bad \xff here\n")
+    with pytest.raises(ValueError, match=r"bad.txt, line 31, byte 16: not valid UTF-8"):
+        ft.read_indexed(path, 3)
+
+
+def test_permute_texts_moves_whole_texts():
+    indexed = ft.index_tokens([["a", "b"], ["c"], ["d", "e", "f"]])
+    distinct, rows, lengths = ft.permute_texts(indexed, np.array([2, 0, 1]))
+    assert [distinct[i] for i in rows] == ["d", "e", "f", "</s>", "a", "b", "</s>", "c", "</s>"]
+    assert lengths.tolist() == [4, 3, 2]
