@@ -110,18 +110,29 @@ def render(results_dir: Path = ROOT / "results") -> str:
                 continue
             speed = any("words_per_second" in row for row in r.get("rows", []))
             epoch = any("seconds_per_epoch" in row for row in r.get("rows", []))
+            training = any("train_words_per_second_per_thread" in row for row in r.get("rows", []))
             if r.get("rows"):
                 out += ["| configuration | validation (%) | test (%) |" + (" seconds | words / s |" if speed else "")
+                        + (" words / s / thread, training |" if training else "")
                         + (" seconds / epoch |" if epoch else ""),
-                        "| --- | ---: | ---: |" + (" ---: | ---: |" if speed else "") + (" ---: |" if epoch else "")]
+                        "| --- | ---: | ---: |" + (" ---: | ---: |" if speed else "") + (" ---: |" if training else "")
+                        + (" ---: |" if epoch else "")]
             for row in r.get("rows", []):
                 best = " **best**" if row["config"] == r.get("best_config") else ""
                 extra = f" {row['seconds']:.1f} | {row['words_per_second']:,} |" if speed else ""
+                if training:
+                    extra += f" {row['train_words_per_second_per_thread']:,} |" if "train_words_per_second_per_thread" in row else " – |"
                 if epoch:
                     extra += f" {row['seconds_per_epoch']:.2f} |" if "seconds_per_epoch" in row else " – |"
                 out.append(f"| {row['config']}{best} | {_pct(row.get('val_acc'))} | {_pct(row.get('test_acc'))} |"
                            + extra)
             out += _word_vector_tables(r)
+            if r.get("ours_vs_official"):
+                out += ["", "Ours against the official, same settings and threads (means over the repeats):", "",
+                        "| setting | accuracy (points) | words / s, file to model | words / s / thread, training |",
+                        "| --- | ---: | ---: | ---: |"]
+                out += [f"| {x['setting']} | {x['accuracy_points']:+.2f} | {x['words_per_second']:.2f}× | "
+                        f"{x['training_words_per_second']:.2f}× |" for x in r["ours_vs_official"]]
             if r.get("epoch_seconds"):
                 out += ["", "Seconds per training epoch:", "",
                         "| variant | seconds |", "| --- | ---: |"]
