@@ -946,3 +946,18 @@ def compare_with_official(train_path, test_path, settings, thread: int, repeats:
             for row in rows[-2:]:
                 row["words_per_s"] = words / row["seconds"]
     return rows
+
+
+def format_comparison(rows: list[dict]) -> str:
+    """:func:`compare_with_official`'s rows as a table, then ours against the official per setting."""
+    lines = [f"{'setting':20} {'implementation':18} {'accuracy':>9} {'seconds':>8} {'words/s':>9} "
+             f"{'words/s/thread, training':>25}"]
+    for row in rows:
+        lines.append(f"{row['setting']:20} {row['implementation']:18} {row['test_acc']:9.2%} {row['seconds']:8.1f} "
+                     f"{row['words_per_s'] / 1e6:8.2f}M {row['train_words_per_s_per_thread'] / 1e6:24.2f}M")
+    for official, ours in zip(rows[::2], rows[1::2]):
+        lines.append(f"{ours['setting']}: ours - official = {100 * (ours['test_acc'] - official['test_acc']):+.2f} "
+                     f"points; speed {ours['words_per_s'] / official['words_per_s']:.2f}x from file to model, "
+                     f"{ours['train_words_per_s_per_thread'] / official['train_words_per_s_per_thread']:.2f}x "
+                     f"while training")
+    return "\n".join(lines)
