@@ -6,7 +6,8 @@ linearly decaying learning rate. Everything that decides *which* features a
 text gets follows the official implementation exactly, so one training file
 trains both and the same n-gram lands in the same bucket:
 
-- tokens are split on whitespace; a token starting with ``__label__`` is a label;
+- tokens are split on fastText's whitespace (space, ``\\n \\r \\t \\v \\f \\0``, not
+  Python's wider set); a token starting with ``__label__`` is a label;
   every line ends with the end-of-sentence token ``</s>``, which is a word;
 - token hashes are 32-bit FNV-1a over the UTF-8 bytes, each byte sign-extended
   as C++'s ``int8_t`` does (bytes >= 0x80 differ from a naive FNV-1a);
@@ -16,9 +17,11 @@ trains both and the same n-gram lands in the same bucket:
 
 Losses: ``softmax``, ``hs`` (hierarchical softmax over a Huffman tree of the
 label counts), ``ns`` (negative sampling of labels) and ``ova`` (one-vs-all,
-for several labels per text). Training: per-example SGD as in the official
-recipe, batched with a *summed* loss so that each example still gets its own
-full-size step (a batch-mean loss would divide every step by the batch size).
+for several labels per text). Training: the official per-example SGD update,
+written out (:meth:`FastText.sgd_step`, checked against autograd), applied to
+batches with a *summed* loss so that each example still gets its own full-size
+step (a batch mean would divide every step by the batch size), by Hogwild worker
+processes as fastText's threads.
 
 Walkthrough: notebooks/04_fasttext.ipynb.
 """
@@ -526,32 +529,6 @@ class FastText(nn.Module):
         return F.logsigmoid(hidden @ self.output.T)
 
 
-class SparseSGD(torch.optim.Optimizer):
-    """Plain SGD that applies a sparse gradient in place, touching only its rows.
-
-    ``torch.optim.SGD`` adds a sparse gradient to a dense table out of place,
-    copying all 2 million x dim rows every step; ``index_put_`` writes only the
-    rows the batch used (``index_put_`` with ``accumulate=True`` sums repeated
-    rows, and is the fastest of PyTorch's scatter-adds on a CPU), so a step costs
-    what the batch costs.
-    """
-
-    def __init__(self, params, lr: float):
-        super().__init__(params, {"lr": lr})
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if p.grad.is_sparse:
-                    rows, values = p.grad._indices()[0], p.grad._values()
-                    p.index_put_((rows,), values * -group["lr"], accumulate=True)
-                else:
-                    p.add_(p.grad, alpha=-group["lr"])
-
-
 # --- training, prediction, evaluation, save / load ----------------------------------------
 
 @dataclass
@@ -570,13 +547,6 @@ class Args:
     seed: int = 0
 
 
-def _flatten(feats: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """EmbeddingBag's input: all feature ids in one tensor, and where each text starts."""
-    ids = torch.from_numpy(np.concatenate(feats) if feats else np.empty(0, np.int64))
-    offsets = torch.from_numpy(np.cumsum([0] + [len(f) for f in feats[:-1]], dtype=np.int64))
-    return ids, offsets
-
-
 class FastTextClassifier:
     """A trained model with its dictionary: ``predict``, ``test``, ``save``, ``load``."""
 
@@ -589,8 +559,10 @@ class FastTextClassifier:
         return self.dictionary.labels
 
     def _batch(self, token_lists, device):
-        ids, offsets = _flatten(self.dictionary.features_many(token_lists))
-        return ids.to(device), offsets.to(device)
+        """EmbeddingBag's input: all feature ids in one tensor, and where each text starts."""
+        ids, counts = self.dictionary.encode(index_tokens(token_lists))
+        offsets = (np.cumsum(counts) - counts).astype(ids.dtype)
+        return torch.from_numpy(ids).to(device), torch.from_numpy(offsets).to(device)
 
     @torch.no_grad()
     def predict(self, text: str | Sequence[str], k: int = 1, threshold: float = 0.0):
