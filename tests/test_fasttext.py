@@ -261,3 +261,12 @@ def test_permute_texts_moves_whole_texts():
     distinct, rows, lengths = ft.permute_texts(indexed, np.array([2, 0, 1]))
     assert [distinct[i] for i in rows] == ["d", "e", "f", "</s>", "a", "b", "</s>", "c", "</s>"]
     assert lengths.tolist() == [4, 3, 2]
+
+
+def test_lines_left_without_features_are_skipped_or_refused():
+    data = [(["__label__a"], ["x"] * 3), (["__label__b"], ["y"])]
+    with pytest.warns(UserWarning, match="1 lines have no feature left at minCount=3"):
+        clf = ft.train_supervised(data, minCount=3, epoch=1, verbose=False)  # only "x" is kept; </s> occurs twice
+    assert clf.dictionary.words == ["x"]
+    with pytest.raises(ValueError, match="no line has a feature left at minCount=5"):
+        ft.train_supervised(data, minCount=5, epoch=1, verbose=False)

@@ -739,6 +739,8 @@ def train_supervised(data, lr: float = 0.1, dim: int = 100, epoch: int = 5, minC
     dictionary = Dictionary.from_indexed(indexed, label_lists, minCount, wordNgrams, bucket)
     ids, counts, weights = _training_features(dictionary, indexed, thread)
     labels = [[dictionary.label_id[l] for l in labs] for labs in label_lists]
+    if len(counts) and not counts.any():
+        raise ValueError(f"no line has a feature left at minCount={minCount}: lower minCount")
     if (counts == 0).any():  # only possible when minCount drops </s>
         warnings.warn(f"{int((counts == 0).sum())} lines have no feature left at minCount={minCount} and were skipped")
         labels = [labs for labs, c in zip(labels, counts) if c]
