@@ -43,11 +43,7 @@ def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict
                              "seconds": round(row["seconds"], 1), "words_per_second": round(row["words_per_s"]),
                              "train_words_per_second_per_thread": round(row["train_words_per_s_per_thread"])})
                 print(rows[-1], flush=True)
-            for official, ours in zip(compared[::2], compared[1::2]):
-                ratios.append({"setting": ours["setting"],
-                               "accuracy_points": round(100 * (ours["test_acc"] - official["test_acc"]), 2),
-                               "words_per_second": round(ours["words_per_s"] / official["words_per_s"], 2),
-                               "training_words_per_second": round(ours["train_words_per_s_per_thread"]
-                                                                  / official["train_words_per_s_per_thread"], 2)})
+            ratios += [{k: round(v, 2) if isinstance(v, float) else v for k, v in x.items()}
+                       for x in ft.ours_vs_official(compared)]
             save_partial({"settings": s, "rows": rows, "ours_vs_official": ratios})
     return {"settings": s, "rows": rows, "ours_vs_official": ratios}
