@@ -175,6 +175,20 @@ def test_tokens_match_the_official_reader(tmp_path):
         assert ft.parse_line(line) == ([], words[:-1])  # get_line ends with </s>
 
 
+def test_official_rows_past_its_initialised_block_start_at_zero(tmp_path):
+    """The official fastText fills only thread/10 of its input matrix and leaves the
+    rest as the allocator returned it: in a small model, reused heap memory, at times
+    a NaN that stops training ("Encountered NaN."). Through train_official those rows
+    are exactly zero (epoch=0: the matrix as initialised, before any update)."""
+    pytest.importorskip("fasttext")
+    path = ft.write_file(tmp_path / "train.txt", [t for _, t in toy_examples(50)], [l for l, _ in toy_examples(50)])
+    official, _ = ft.train_official(path, epoch=0, dim=4, verbose=0, thread=1)
+    flat = official.get_input_matrix().reshape(-1)
+    block = flat.size // 10  # what uniform() fills with one thread
+    assert np.count_nonzero(flat[:block]) == block
+    assert np.count_nonzero(flat[block:]) == 0
+
+
 def test_vectorised_hashes_equal_the_reference():
     rng = random.Random(0)
     tokens = ["", "a", "café", "日本", "🎬", "x" * 300, "y" * 257, "movie"]
