@@ -1,0 +1,204 @@
+"""Settings, arguments and environment checked before a run starts: `bigtext run` and
+`run_chapter`. Every chapter's run() is replaced by a mock, so nothing loads or trains;
+a refused run is one that never called it."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from unittest import mock
+
+import pytest
+
+from bigtext_lite import cli, config, runs
+
+
+@pytest.fixture
+def chapter_runs(monkeypatch):
+    """chapter -> the mock standing in for its run()."""
+    mocks = {}
+    for chapter, name in runs.CHAPTERS.items():
+        mocks[chapter] = mock.Mock(return_value={"rows": []})
+        monkeypatch.setattr(importlib.import_module(name), "run", mocks[chapter])
+    monkeypatch.setenv("BIGTEXT_PROFILE", "quick")  # run_chapter sets it; restored after
+    return mocks
+
+
+def file_in(tmp_path):
+    path = tmp_path / "a_file"
+    path.write_text("not a folder")
+    return path
+
+
+REFUSED = [  # (arguments after `bigtext run`, environment, what the one line says)
+    ("lstm --set epochs=0", {}, "--set epochs=0: must be an integer >= 1"),
+    ("lstm --set batch_size=0", {}, "--set batch_size=0: must be an integer >= 1"),
+    ("lstm --set batch_size=-8", {}, "--set batch_size=-8: must be an integer >= 1"),
+    ("training_loop --set max_train=abc", {}, "--set max_train=abc: must be an integer >= 1, or"),
+    ("training_loop --set seed=abc", {}, "--set seed=abc: must be an integer in [0, 2**32)"),
+    ("formulas --set seed=-1", {}, "--set seed=-1: must be an integer in [0, 2**32)"),
+    ("lstm --set epochs=2.5", {}, "--set epochs=2.5: must be an integer >= 1"),
+    ("lstm --set epochs=3.0", {}, "--set epochs=3.0: must be an integer >= 1"),
+    ("lstm --set epochs=true", {}, "--set epochs=true: must be an integer >= 1"),
+    ("lstm --set epochs=[3]", {}, "--set epochs=[3]: must be an integer >= 1"),
+    ('lstm --set lr={"a":1}', {}, '--set lr={"a":1}: must be a number > 0'),
+    ("lstm --set lr=0", {}, "--set lr=0: must be a number > 0"),
+    ("lstm --set lr=NaN", {}, "--set lr=NaN: must be a number > 0"),
+    ("lstm --set patience=0", {}, "--set patience=0: must be an integer >= 1, or null"),
+    ("word_vectors --set curve=no", {}, "--set curve=no: must be true or false"),
+    ("word_vectors --set curve=0", {}, "--set curve=0: must be true or false"),
+    ("word_vectors --set curve=null", {}, "--set curve=null: must be true or false"),
+    ("word_vectors --set sizes=[]", {}, "--set sizes=[]: must be a non-empty list of integers"),
+    ("word_vectors --set sizes=250", {}, "--set sizes=250: must be a non-empty list of integers"),
+    ("word_vectors --set sizes=[250,0]", {}, "--set sizes=[250,0]: must be a non-empty list"),
+    ("baselines --set valid_fraction=1", {}, "--set valid_fraction=1: must be a number in (0, 1)"),
+    ("baselines --set valid_fraction=0", {}, "--set valid_fraction=0: must be a number in (0, 1)"),
+    ('bert --set truncations=["middle"]', {}, "must be a non-empty list of strings among head"),
+    ("bert --set warmup=1.5", {}, "--set warmup=1.5: must be a number in [0, 1]"),
+    ("bert --set checkpoint=/no/such/folder", {}, "--set checkpoint=/no/such/folder: must be"),
+    ('fasttext --set polarity=[["x",{"dim":3}]]', {}, "must be a non-empty list of pairs"),
+    ('fasttext --set polarity=[["x",{"epoch":5,"typo":1}]]', {}, "must be a non-empty list of"),
+    ("lstm --set epoch=3", {}, "--set epoch=3: unknown setting for lstm; did you mean epochs?"),
+    ("lstm --set epochs", {}, "--set epochs: takes KEY=VALUE"),
+    ("lstm --set epochs=3 --set epochs=4", {}, "--set epochs=4: epochs is set twice"),
+    ("lsmt", {}, "unknown chapter 'lsmt'; choose one of baselines, bert,"),
+    ("lstm --profile fast", {}, "profile='fast' is not a profile; use one of quick, full"),
+    ("lstm --tag a/b", {}, "tag 'a/b': use letters, digits and . _ + -"),
+    ("lstm", {"BIGTEXT_PROFILE": "fast"}, "BIGTEXT_PROFILE='fast' is not a profile"),
+    ("lstm", {"BIGTEXT_DATA": "<file>"}, "BIGTEXT_DATA='<file>' is a file, not a folder"),
+    ("lstm", {"BIGTEXT_CACHE": "<file>/c"}, "BIGTEXT_CACHE='<file>/c' is inside <file>, a file"),
+    ("lstm", {"BIGTEXT_DEVICE": "gpu"}, "BIGTEXT_DEVICE='gpu' is not a device"),
+    ("bert", {"BIGTEXT_BERT": "/no/such/folder"}, "BIGTEXT_BERT='/no/such/folder': must be"),
+]
+
+
+@pytest.mark.parametrize("argv,env,says", REFUSED,
+                         ids=[argv + (f" {env}" if env else "") for argv, env, _ in REFUSED])
+def test_run_refuses_in_one_line_before_any_work(argv, env, says, chapter_runs, tmp_path,
+                                                 monkeypatch, capsys):
+    where = str(file_in(tmp_path))
+    for var, value in env.items():
+        monkeypatch.setenv(var, value.replace("<file>", where))
+    chapter = argv.split()[0]
+    assert cli.main(["run", *argv.split(), "--out", str(tmp_path / "results")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"bigtext run {chapter}: ") and err.count("\n") == 1, err
+    assert says.replace("<file>", where) in err
+    assert not any(run.called for run in chapter_runs.values())
+    assert not (tmp_path / "results").exists()
+
+
+def test_run_refuses_a_results_folder_that_is_a_file(chapter_runs, tmp_path, capsys):
+    out = file_in(tmp_path)
+    assert cli.main(["run", "lstm", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"bigtext run lstm: results folder '{out}' is a file, not a folder\n"
+    assert not chapter_runs["lstm"].called
+
+
+ACCEPTED = [  # (chapter, --set items, the overrides run() gets: values and types)
+    ("word_vectors", ["curve=False", "compare=TRUE"], {"curve": False, "compare": True}),
+    ("word_vectors", ["curve=false", "compare=True"], {"curve": False, "compare": True}),
+    ("word_vectors", ["bert=None", "sizes=[10, 20]"], {"bert": None, "sizes": [10, 20]}),
+    ("lstm", ["lr=1", "patience=None", "n_train=null", "epochs=3"],
+     {"lr": 1.0, "patience": None, "n_train": None, "epochs": 3}),
+    ("bert", ['truncations=["head", "tail"]', "checkpoint=bert-base-uncased", "warmup=0"],
+     {"truncations": ("head", "tail"), "checkpoint": "bert-base-uncased", "warmup": 0.0}),
+    ("fasttext", ['polarity=[["u", {"epoch": 5, "wordNgrams": 1}]]'],
+     {"polarity": [("u", {"epoch": 5, "wordNgrams": 1})]}),
+]
+
+
+@pytest.mark.parametrize("chapter,items,overrides", ACCEPTED)
+def test_run_reads_each_value_as_its_setting_type(chapter, items, overrides, chapter_runs,
+                                                  tmp_path):
+    argv = ["run", chapter, "--out", str(tmp_path)] + [a for item in items for a in ("--set", item)]
+    assert cli.main(argv) == 0
+    got = chapter_runs[chapter].call_args.kwargs["overrides"]
+    assert got == overrides
+    assert {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in overrides.items()}
+    assert {k: repr(v) for k, v in got.items()} == {k: repr(v) for k, v in overrides.items()}
+    written = json.loads((tmp_path / f"{chapter}-quick.json").read_text())
+    assert written["overrides"] == json.loads(json.dumps(overrides))
+
+
+def test_run_profile_ignores_case_like_the_variable(chapter_runs, tmp_path):
+    assert cli.main(["run", "formulas", "--profile", "FULL", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "formulas-full.json").exists()
+
+
+@pytest.mark.parametrize("overrides,says", [
+    ({"epochs": 0}, "epochs=0: must be an integer >= 1"),
+    ({"epochs": 3.0}, "epochs=3.0: must be an integer >= 1"),
+    ({"epochs": "3"}, "epochs='3': must be an integer >= 1"),
+    ({"timings": "False"}, "timings='False': must be true or false"),
+    ({"timings": 0}, "timings=0: must be true or false"),
+    ({"batch_size": -1}, "batch_size=-1: must be an integer >= 1"),
+    ({"lr": [0.1]}, "lr=[0.1]: must be a number > 0"),
+    ({"n_train": True}, "n_train=True: must be an integer >= 1, or null"),
+    ({"epoch": 3}, "'epoch': unknown setting for lstm; did you mean epochs?"),
+    ([("epochs", 3)], "overrides must be a dict of settings, got list"),
+])
+def test_run_chapter_refuses_with_a_clear_value_error(overrides, says, chapter_runs, tmp_path):
+    with pytest.raises(ValueError) as err:
+        runs.run_chapter("lstm", "quick", tmp_path, overrides)
+    assert str(err.value).startswith(says) and "\n" not in str(err.value)
+    assert not chapter_runs["lstm"].called
+
+
+def test_run_chapter_checks_profile_and_chapter_first(chapter_runs, tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match=r"^profile='fast' is not a profile"):
+        runs.run_chapter("lstm", "fast", tmp_path)
+    assert config.profile() == "quick"  # a refused profile is not left in BIGTEXT_PROFILE
+    with pytest.raises(ValueError, match=r"^unknown chapter 'lsmt'"):
+        runs.run_chapter("lsmt", "quick", tmp_path)
+    monkeypatch.setenv("BIGTEXT_DATA", str(file_in(tmp_path)))
+    with pytest.raises(ValueError, match=r"^BIGTEXT_DATA=.* is a file, not a folder$"):
+        runs.run_chapter("lstm", "quick", tmp_path)
+    assert not any(run.called for run in chapter_runs.values())
+
+
+def test_run_chapter_passes_checked_overrides(chapter_runs, tmp_path):
+    runs.run_chapter("lstm", "quick", tmp_path, {"lr": 1, "patience": None}, tag="t")
+    got = chapter_runs["lstm"].call_args.kwargs["overrides"]
+    assert got == {"lr": 1.0, "patience": None} and type(got["lr"]) is float
+
+
+def test_bert_checkpoint_folder_must_hold_config_json(chapter_runs, tmp_path, monkeypatch):
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    monkeypatch.setenv("BIGTEXT_BERT", str(folder))
+    with pytest.raises(ValueError, match=r"^BIGTEXT_BERT=.*: must be a non-empty string naming"):
+        runs.run_chapter("bert", "quick", tmp_path)
+    (folder / "config.json").write_text("{}")
+    runs.run_chapter("bert", "quick", tmp_path)
+    assert chapter_runs["bert"].call_count == 1
+
+
+@pytest.mark.parametrize("profile", config.PROFILES)
+@pytest.mark.parametrize("chapter", sorted(runs.CHAPTERS))
+def test_every_default_has_a_type_and_passes_its_check(chapter, profile):
+    # Fails when a chapter adds a setting that is None in every profile (no type to check
+    # it by) or a default that its rule refuses.
+    defaults = importlib.import_module(runs.CHAPTERS[chapter]).settings(profile)
+    specs = runs.setting_specs(chapter)
+    assert set(specs) == set(defaults)
+    assert runs.check_overrides(chapter, dict(defaults), profile) == {
+        name: specs[name].check(value) for name, value in defaults.items()}
+
+
+def test_spec_types_come_from_the_defaults_of_both_profiles():
+    assert runs.spec_of("patience", [None, 2]) == runs.Spec(int, None, True, runs.RULES["patience"])
+    assert runs.spec_of("lr", [1, 0.5]).kind is float
+    assert runs.spec_of("sizes", [[250, 1000], [250]]).container is list
+    assert runs.spec_of("x", ["a", "b"]).words() == "a non-empty string"
+    with pytest.raises(TypeError, match="no one type"):
+        runs.spec_of("x", [None, None])
+
+
+def test_run_reports_missing_data_in_words(chapter_runs, tmp_path, capsys):
+    from bigtext_lite.data.fetch import DataError
+
+    chapter_runs["lstm"].side_effect = DataError("IMDB not found under /nowhere")
+    assert cli.main(["run", "lstm", "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == "IMDB not found under /nowhere\n"
