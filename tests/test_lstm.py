@@ -27,6 +27,41 @@ def test_packed_output_ignores_padding(pooling, rnn):
     torch.testing.assert_close(short, padded)
 
 
+def _packed_reference(rnn, x, lengths):
+    """What PyTorch's packed path returns: outputs (zero on padding) and last states."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    out, h = rnn(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    return out, h[0] if isinstance(h, tuple) else h
+
+
+@pytest.mark.parametrize("cell", [torch.nn.LSTM, torch.nn.GRU])
+@pytest.mark.parametrize("layers,bidirectional", [(1, True), (2, True), (2, False)])
+def test_padded_cpu_path_equals_packing_with_gradients(cell, layers, bidirectional):
+    """rnn_within_lengths (the CPU path) gives packing's outputs, last states and
+    gradients, on lengths from 1 to T."""
+    torch.manual_seed(0)
+    rnn = cell(8, 6, num_layers=layers, bidirectional=bidirectional, batch_first=True, dropout=0.3).eval()
+    lengths = torch.tensor([7, 1, 4, 7, 2, 5])
+    x = torch.randn(len(lengths), 7, 8, requires_grad=True)
+    results = []
+    for compute in (_packed_reference, lstm.rnn_within_lengths):
+        rnn.zero_grad()
+        x.grad = None
+        out, h = compute(rnn, x, lengths)
+        (out.square().sum() + h.sin().sum()).backward()
+        results.append((out, h, x.grad, [p.grad for p in rnn.parameters()]))
+    (out, h, gx, gp), (out2, h2, gx2, gp2) = results
+    for a, b in [(out, out2), (h, h2), (gx, gx2), *zip(gp, gp2)]:
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_reverse_within_lengths_keeps_padding_in_place():
+    index = lstm.reverse_within_lengths(torch.tensor([3, 1, 4]), 4)
+    assert index.tolist() == [[2, 1, 0, 3], [0, 1, 2, 3], [3, 2, 1, 0]]
+
+
 def test_unpacked_last_state_reads_the_padding():
     # The naive version the chapter measures: its answer depends on how much padding follows.
     model = _model(pooling="last", packed=False)

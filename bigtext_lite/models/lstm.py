@@ -7,6 +7,10 @@ without it the forward direction's last state has read every padding token
 after the review, and the backward direction starts on padding. ``packed=False``
 keeps that naive behaviour on purpose, so the chapter can measure it.
 
+On a CPU, PyTorch's packed path is several times slower than the padded one, so
+there the same exact result is computed on padded tensors (:func:`rnn_within_lengths`);
+on a GPU cuDNN runs packed sequences fast and packing is used as it is.
+
 Walkthrough: notebooks/06_lstm.ipynb.
 """
 
@@ -25,6 +29,51 @@ from bigtext_lite.data.batching import pad_collate
 from bigtext_lite.data.text import Vocab, basic_english, numericalize
 
 POOLINGS = ("last", "max", "mean")
+
+
+def reverse_within_lengths(lengths: torch.Tensor, T: int) -> torch.Tensor:
+    """Index ``(B, T)`` that reverses each row's first ``lengths[b]`` steps and leaves
+    its padding where it is: ``[a b c pad] -> [c b a pad]``. Its own inverse."""
+    t = torch.arange(T, device=lengths.device)[None, :]  # (1, T)
+    n = lengths[:, None]  # (B, 1)
+    return torch.where(t < n, n - 1 - t, t)
+
+
+def rnn_within_lengths(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths: torch.Tensor):
+    """What ``rnn`` returns on packed sequences (outputs zero on the padding, each
+    direction's last hidden state), computed on the padded ``x`` ``(B, T, E)``.
+
+    Trailing padding cannot change a forward step that comes before it, so the forward
+    direction runs on ``x`` as it is and its last state is read at ``lengths - 1``. The
+    backward direction runs forward over each review reversed within its length (the
+    padding stays at the end), and its outputs are reversed back. Layer by layer, so
+    each layer reads the real steps of the one below. Between layers, dropout draws its
+    own masks: equal to the packed model in eval mode, not mask for mask in training.
+    """
+    B, T, _ = x.shape
+    lengths = lengths.to(x.device)
+    rev = reverse_within_lengths(lengths, T)[..., None]  # (B, T, 1)
+    last = (lengths - 1).clamp(min=0)  # (B,)
+    rows = torch.arange(B, device=x.device)
+    step = torch.lstm if isinstance(rnn, nn.LSTM) else torch.gru
+    h, inp = [], x
+    for layer in range(rnn.num_layers):
+        outs = []
+        for direction in range(2 if rnn.bidirectional else 1):
+            suffix = f"_l{layer}" + ("_reverse" if direction else "")
+            weights = [getattr(rnn, name + suffix) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            seq = inp.gather(1, rev.expand_as(inp)) if direction else inp
+            h0 = seq.new_zeros(1, B, rnn.hidden_size)  # (1, B, H)
+            hx = (h0, h0) if step is torch.lstm else h0
+            # one layer, one direction, batch first: the op nn.LSTM itself calls
+            out = step(seq, hx, weights, True, 1, 0.0, rnn.training, False, True)[0]  # (B, T, H)
+            h.append(out[rows, last])  # (B, H): the state after each review's last real token
+            outs.append(out.gather(1, rev.expand_as(out)) if direction else out)
+        inp = torch.cat(outs, dim=-1)  # (B, T, H * directions)
+        if layer < rnn.num_layers - 1:
+            inp = nn.functional.dropout(inp, rnn.dropout, rnn.training)
+    mask = torch.arange(T, device=x.device)[None, :, None] < lengths[:, None, None]  # (B, T, 1)
+    return inp * mask, torch.stack(h)  # (B, T, H * directions), (layers * directions, B, H)
 
 
 class LSTMClassifier(nn.Module):
@@ -71,7 +120,9 @@ class LSTMClassifier(nn.Module):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         x = self.dropout(self.embedding(ids))  # (B, T, E)
-        if self.packed:
+        if self.packed and x.device.type == "cpu":
+            out, h = rnn_within_lengths(self.rnn, x, lengths)  # exact, and fast on a CPU
+        elif self.packed:
             # Lengths must live on the CPU; enforce_sorted=False sorts (and unsorts) for us.
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             out, h = self.rnn(packed)

@@ -1,0 +1,74 @@
+"""The bidirectional LSTM on a CPU: padded (reads the padding), packed through PyTorch's
+PackedSequence, and packed-exact on padded tensors (rnn_within_lengths, what
+LSTMClassifier(packed=True) runs on a CPU). Forward + backward of one training step,
+IMDB-like lengths, the three interleaved in one process, min and median of the repeats.
+
+    python benchmarks/bench_lstm.py [--batch 64] [--max-len 400] [--repeats 3] [--threads 2]
+
+Goal: packed-exact at >= 0.8x the padded model's speed (ratio = padded time / its time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from bigtext_lite.models.lstm import rnn_within_lengths
+
+
+def step_padded(rnn, x, lengths):
+    return rnn(x)[0]
+
+
+def step_packed(rnn, x, lengths):
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    return pad_packed_sequence(rnn(packed)[0], batch_first=True, total_length=x.shape[1])[0]
+
+
+def step_exact(rnn, x, lengths):
+    return rnn_within_lengths(rnn, x, lengths)[0]
+
+
+STEPS = {"padded": step_padded, "packed (PackedSequence)": step_packed,
+         "packed-exact, padded tensors": step_exact}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--max-len", type=int, default=400)
+    parser.add_argument("--dim", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    rnn = nn.LSTM(args.dim, args.dim, bidirectional=True, batch_first=True)
+    x = torch.randn(args.batch, args.max_len, args.dim, requires_grad=True)
+    # IMDB's lengths are skewed: most reviews are well under the cut, a few reach it
+    lengths = (torch.distributions.LogNormal(5.2, 0.7).sample((args.batch,)).long()
+               .clamp(10, args.max_len))
+    lengths[0] = args.max_len
+    times = {name: [] for name in STEPS}
+    for step in STEPS.values():  # warm-up
+        step(rnn, x, lengths).sum().backward()
+    for _ in range(args.repeats):
+        for name, step in STEPS.items():
+            start = time.perf_counter()
+            step(rnn, x, lengths).sum().backward()
+            times[name].append(time.perf_counter() - start)
+    padded = min(times["padded"])
+    print(f"batch {args.batch}, {args.max_len} steps at most (mean length {lengths.float().mean():.0f}), "
+          f"{args.threads} threads, {args.repeats} repeats")
+    print(f"{'':32} {'min s':>8} {'median s':>9} {'padded / it':>12}")
+    for name, ts in times.items():
+        print(f"{name:32} {min(ts):8.3f} {statistics.median(ts):9.3f} {padded / min(ts):12.2f}")
+
+
+if __name__ == "__main__":
+    main()
