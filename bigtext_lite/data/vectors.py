@@ -4,9 +4,9 @@ Formats (each read and written here, streamed so that reading a big file for a
 small vocabulary costs memory for the vocabulary only):
 
 - GloVe text (``word v1 ... vd`` per line), word2vec text and fastText ``.vec``
-  (the same, after a ``count dim`` header line), plain or ``.gz``: ``read_text`` /
-  ``write_text``;
-- word2vec binary: ``read_word2vec_bin`` / ``write_word2vec_bin``;
+  (the same, after a ``count dim`` header line), plain or ``.gz`` / ``.bz2`` / ``.xz``:
+  ``read_text`` / ``write_text``;
+- word2vec binary, plain or compressed: ``read_word2vec_bin`` / ``write_word2vec_bin``;
 - the official fastText ``.bin`` model, parsed without the fastText package, with
   character n-gram vectors for unseen words: ``FastTextModel``.
 
@@ -24,9 +24,16 @@ Walkthrough: notebooks/05_word_vectors.ipynb.
 
 from __future__ import annotations
 
+import bz2
+import codecs
+import contextlib
+import gzip
 import itertools
+import lzma
 import os
 import struct
+import warnings
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,10 +226,33 @@ class Vectors:
 
 # --- text formats: GloVe, word2vec text, fastText .vec ---------------------------------
 
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+# What a cut or corrupt compressed stream raises while it is read (BadGzipFile is an OSError).
+_DAMAGED = (EOFError, OSError, zlib.error, lzma.LZMAError)
+
+
 def _open_binary(path: Path):
-    """Plain or gzip-compressed (``.gz``), read as bytes."""
-    import gzip
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    """Plain or compressed (``.gz``, ``.bz2``, ``.xz``), read as bytes."""
+    return _OPENERS.get(path.suffix, open)(path, "rb")
+
+
+def _lines(f, path: Path):
+    """``(line number, line)`` of ``f``; a file that cannot be read on (a truncated
+    ``.gz``) is a VectorFileError naming the line, not a bare EOFError."""
+    n = 0
+    with _readable(path, lambda: f", line {n + 1:,}"):
+        for n, line in enumerate(f, 1):
+            yield n, line
+
+
+@contextlib.contextmanager
+def _readable(path: Path, where: Callable[[], str] = lambda: ""):
+    """Name the file, and ``where()`` in it, when it cannot be read on (a cut ``.gz``)."""
+    try:
+        yield
+    except _DAMAGED as err:
+        raise VectorFileError(f"{path}{where()}: cannot read on ({type(err).__name__}: {err}); "
+                              f"the file is truncated or corrupt") from None
 
 
 def _header(first: bytes) -> tuple[int, int] | None:
@@ -270,60 +300,136 @@ def _capacity(wanted, header_count: int | None) -> int | None:
 
 def read_text(path: str | Path, words=None, dim: int | None = None) -> Vectors:
     """Read a text vector file: GloVe (no header), word2vec text or fastText ``.vec``
-    (a ``count dim`` header line). Plain or ``.gz``.
+    (a ``count dim`` header line). Plain, ``.gz``, ``.bz2`` or ``.xz``.
 
     words: keep only these words (a set, a :class:`Vocab`, any container). The file is
         streamed: a line whose word is not wanted is only counted, never parsed, so
         memory is bounded by the result, not by the file.
-    Every line is checked for its number of fields (a short or long line names its
-    line number); a wanted word that appears twice, bad UTF-8 and a value that is not
-    a number are errors naming the line. A header whose count disagrees with the
+    dim: the expected dimension; without it (and a header), the number of values that
+        end the first line.
+    A word is everything before the last ``dim`` fields: glove.840B's ``". . ."`` is read,
+    unless its second part is a number (``"b 0.5"`` + dim values is a line too long). A
+    byte-order mark, CRLF, tabs and blank lines are accepted. Every line is checked for its
+    number of fields (a short or long line names its line number); a wanted word that
+    appears twice and a value that is not a number are errors naming the line. A kept
+    vector with nan or inf is refused, not warned about: one such row makes every loss
+    nan. A word that is not UTF-8 is an error, unless ``words`` is given: it cannot be
+    wanted, so it is skipped, with one warning. A header whose count disagrees with the
     lines is an error too (a truncated file).
     """
     path = Path(path)
     wanted = _wanted(words)
     found: dict[str, int] = {}
+    bad_utf8: list[int] = []  # lines of words that are not UTF-8, skipped
     with _open_binary(path) as f:
-        first = f.readline()
+        lines = _lines(f, path)
+        n, first = next(lines, (1, b""))
+        first = first.removeprefix(codecs.BOM_UTF8)  # Windows editors write one
         header = _header(first)
         rows = _Rows(_capacity(wanted, header[0] if header else None))
-        lines = f if header else itertools.chain([first], f)
         if header:
             dim = _check_dim(dim, header[1], path, "the header")
-        start = 2 if header else 1
-        n = 0
-        for n, line in enumerate(lines, start):
-            if header and n - 1 > header[0]:
-                raise VectorFileError(f"{path}, line {n}: more vectors than the {header[0]:,} the header "
-                                      f"promises")
-            word, sep, rest = line.rstrip(b"\r\n").partition(b" ")
-            fields = rest.rstrip(b" ").count(b" ") + 1 if rest.strip() else 0
+        else:
+            lines = itertools.chain([(n, first)], lines)
+        count = 0
+        for n, line in lines:
+            body = line.rstrip()  # the newline, a CR, the space fastText writes at the end
+            if not body:
+                continue  # a blank line, often the last: nothing to read
+            count += 1
+            if header and count > header[0]:
+                raise VectorFileError(f"{path}, line {n}: more vectors than the {header[0]:,} the "
+                                      f"header promises")
             if dim is None:
-                dim = fields
-                if dim == 0:
-                    raise VectorFileError(f"{path}, line {n}: a word with no vector")
-            if fields != dim:
-                raise VectorFileError(f"{path}, line {n}: {fields} values, expected {dim} "
-                                      f"(a short line, or vectors of mixed dimensions)")
+                dim = _first_dim(body, path, n)
+            word, _, rest = body.partition(b" ")
+            if not rest or rest.count(b" ") + 1 != dim:  # rare: spaces in the word, tabs, bad lines
+                word, rest = _split_right(body, dim, path, n)
             try:
                 word = word.decode("utf-8")
             except UnicodeDecodeError as err:
-                raise VectorFileError(f"{path}, line {n}: the word is not valid UTF-8 ({err.reason} "
-                                      f"at byte {err.start})") from None
+                if wanted is None:
+                    raise VectorFileError(f"{path}, line {n}: the word is not valid UTF-8 "
+                                          f"({err.reason} at byte {err.start})") from None
+                bad_utf8.append(n)
+                continue
             if wanted is not None and word not in wanted:
                 continue
             if word in found:
                 raise VectorFileError(f"{path}, line {n}: the word {word!r} appears again "
                                       f"(first on line {found[word]})")
             try:
-                rows.append(np.array(rest.split(), dtype=np.float32))
+                row = np.array(rest.split(), dtype=np.float32)
             except ValueError as err:
                 raise VectorFileError(f"{path}, line {n}: {err}") from None
+            if len(row) != dim:  # whitespace other than single spaces between the values
+                raise VectorFileError(f"{path}, line {n}: {len(row)} values, expected {dim}")
+            rows.append(row)
             found[word] = n
-    if header and n - 1 != header[0]:
+    if header and count != header[0]:
         raise VectorFileError(f"{path}: the header promises {header[0]:,} vectors but the file has "
-                              f"{n - 1:,} (truncated?)")
-    return Vectors(list(found), rows.matrix(dim or 0))
+                              f"{count:,} (truncated?)")
+    if not header and count == 0:
+        raise VectorFileError(f"{path}: neither a header nor a vector (an empty file?)")
+    _warn_skipped(path, bad_utf8, "line")
+    matrix = rows.matrix(dim)
+    _check_finite(path, list(found), matrix, lambda w: f"line {found[w]}")
+    return Vectors(list(found), matrix)
+
+
+def _is_number(field: bytes) -> bool:
+    try:
+        float(field)
+        return True
+    except ValueError:
+        return False
+
+
+def _first_dim(body: bytes, path: Path, n: int) -> int:
+    """The dimension of a file without a header: the number of fields at the end of
+    its first line that are numbers (the word before them may contain spaces)."""
+    fields = body.split()
+    from_end = enumerate(reversed(fields[1:]))
+    dim = next((i for i, x in from_end if not _is_number(x)), len(fields) - 1)
+    if dim == 0:
+        last = fields[-1][:40].decode(errors="replace")
+        raise VectorFileError(f"{path}, line {n}: no vector: the line does not end in numbers "
+                              f"(its last field is {last!r})")
+    return dim
+
+
+def _split_right(body: bytes, dim: int, path: Path, n: int) -> tuple[bytes, bytes]:
+    """``(word, values)`` of a line whose fields are not ``word`` and ``dim`` values
+    apart by single spaces: the word is everything before the last ``dim`` fields."""
+    parts = body.rsplit(None, dim)
+    if len(parts) == dim + 1:
+        word = parts[0]
+        second = word.split(None, 2)[1:2]
+        if not second or not _is_number(second[0]):  # "at name@domain.com"; not "b 0.1 ..."
+            return word, body[len(word):]
+    values = len(body.split()) - 1
+    why = "a short line" if values < dim else "a long line, or two lines run together"
+    raise VectorFileError(f"{path}, line {n}: {values} values, expected {dim} "
+                          f"({why}, or vectors of mixed dimensions)")
+
+
+def _warn_skipped(path: Path, places: list[int], unit: str):
+    """One warning for the words skipped as not UTF-8 (word2vec.c cuts long words inside a
+    character), naming the first."""
+    if places:
+        warnings.warn(f"{path}: skipped {len(places):,} words that are not valid UTF-8 (first at "
+                      f"{unit} {places[0]:,}); none of them can be a wanted word", stacklevel=3)
+
+
+def _check_finite(path: Path, words: list[str], matrix: np.ndarray, where: Callable[[str], str]):
+    """Refuse nan and inf (or a value past float32's range): one such row turns every
+    loss that touches it into nan, far from its cause."""
+    # A row's float64 sum is finite iff its values are, and costs no matrix-sized mask.
+    bad = np.flatnonzero(~np.isfinite(matrix.sum(axis=1, dtype=np.float64)))
+    if len(bad):
+        word = words[bad[0]]
+        raise VectorFileError(f"{path}, {where(word)}: the vector of {word!r} has nan or inf "
+                              f"values ({len(bad):,} such vectors among those read)")
 
 
 def _check_dim(dim, file_dim, path, where):
@@ -355,11 +461,14 @@ def _records(f, path: Path, delimiter: bytes, tail: int, count: int, what: str):
     """Read ``count`` records "bytes up to ``delimiter``, the delimiter, ``tail`` more
     bytes" from ``f``'s position, in 1 MB chunks. Yields ``(buf, start, end, base)``:
     the record is ``buf[start:end]`` + delimiter + tail, ``base`` is the file offset of
-    ``buf[0]`` (for error messages). A file that ends early names the record."""
+    ``buf[0]`` (for error messages). A file that ends early, or a compressed one that
+    cannot be read on, names the record."""
     buf, pos, base = b"", 0, f.tell()
     for i in range(count):
         while (end := buf.find(delimiter, pos)) < 0 or end + 1 + tail > len(buf):
-            more = f.read(1 << 20)
+            with _readable(path, lambda: f", byte {base + len(buf):,} ({what} {i + 1:,} of "
+                                         f"{count:,})"):
+                more = f.read(1 << 20)
             if not more:
                 raise VectorFileError(f"{path}: file ends at byte {base + len(buf):,} inside {what} "
                                       f"{i + 1:,} of {count:,} (truncated)")
@@ -382,13 +491,19 @@ def write_word2vec_bin(path: str | Path, vectors: Vectors) -> Path:
 
 
 def read_word2vec_bin(path: str | Path, words=None) -> Vectors:
-    """Read the word2vec binary format, keeping only ``words`` when given (streamed:
-    unwanted vectors are skipped, never converted). A truncated file or bad UTF-8
-    names the byte offset; a repeated wanted word names both offsets."""
+    """Read the word2vec binary format, plain or compressed (GoogleNews' ``.bin.gz``),
+    keeping only ``words`` when given (streamed: unwanted vectors are skipped, never
+    converted). A truncated file, data after the promised vectors and a kept vector with
+    nan or inf (refused, as by ``read_text``) name the byte offset (of the decompressed
+    data), a repeated wanted word both offsets. A word that is not UTF-8 (word2vec.c cuts
+    long words inside a character) is an error, or skipped with one warning when ``words``
+    is given.
+    """
     path = Path(path)
     wanted = _wanted(words)
     found: dict[str, int] = {}
-    with open(path, "rb") as f:
+    bad_utf8: list[int] = []  # offsets of words that are not UTF-8, skipped
+    with _open_binary(path) as f, _readable(path, lambda: f", byte {f.tell():,}"):
         first = f.readline()
         header = _header(first)
         if header is None:
@@ -402,8 +517,11 @@ def read_word2vec_bin(path: str | Path, words=None) -> Vectors:
             try:
                 word = raw.decode("utf-8")
             except UnicodeDecodeError as err:
-                raise VectorFileError(f"{path}, byte {offset + err.start:,}: the word of vector {i + 1:,} "
-                                      f"is not valid UTF-8") from None
+                if wanted is None:
+                    raise VectorFileError(f"{path}, byte {offset + err.start:,}: the word of "
+                                          f"vector {i + 1:,} is not valid UTF-8") from None
+                bad_utf8.append(offset)
+                continue
             if wanted is not None and word not in wanted:
                 continue
             if word in found:
@@ -411,7 +529,17 @@ def read_word2vec_bin(path: str | Path, words=None) -> Vectors:
                                       f"(first at byte {found[word]:,})")
             rows.append(np.frombuffer(buf, dtype="<f4", count=dim, offset=end + 1))
             found[word] = offset
-    return Vectors(list(found), rows.matrix(dim))
+        # After the last vector only its newline may follow: more is a header that promises
+        # too few vectors, or a dimension that does not match the data.
+        extra = (buf[end + 1 + 4 * dim:] if count else b"") + f.read(64)
+        if data := extra.lstrip(b"\n"):
+            at = (base + end + 1 + 4 * dim if count else len(first)) + len(extra) - len(data)
+            raise VectorFileError(f"{path}, byte {at:,}: data after the {count:,} vectors the "
+                                  f"header promises ({data[:16]!r}...): a wrong count or dimension")
+    _warn_skipped(path, bad_utf8, "byte")
+    matrix = rows.matrix(dim)
+    _check_finite(path, list(found), matrix, lambda w: f"byte {found[w]:,}")
+    return Vectors(list(found), matrix)
 
 
 # --- the official fastText .bin model ---------------------------------------------------
@@ -495,10 +623,13 @@ class FastTextModel:
             rows, cols = r.unpack("qq", "the input matrix shape")
             matrix_at = f.tell()
             file_size = os.fstat(f.fileno()).st_size
-            if rows <= 0 or cols != self.args["dim"] or matrix_at + 4 * rows * cols > file_size:
+            # nwords word rows, then bucket n-gram rows: with fewer, n-grams index past the end
+            if (rows != self.nwords + self.args["bucket"] or cols != self.args["dim"]
+                    or matrix_at + 4 * rows * cols > file_size):
                 raise VectorFileError(f"{path}: the input matrix ({rows:,} x {cols} at byte {matrix_at:,}) "
-                                      f"does not fit the file of {file_size:,} bytes or the dimension "
-                                      f"{self.args['dim']} (truncated or corrupt)")
+                                      f"does not fit the file of {file_size:,} bytes, the "
+                                      f"dimension {self.args['dim']} or {self.nwords:,} words + "
+                                      f"{self.args['bucket']:,} buckets (truncated or corrupt)")
             f.seek(matrix_at + 4 * rows * cols)  # the output matrix must be whole too
             r.unpack("?", "the output quantization flag")
             out_rows, out_cols = r.unpack("qq", "the output matrix shape")
@@ -526,21 +657,26 @@ class FastTextModel:
         return self.input[ids].mean(axis=0, dtype=np.float64).astype(np.float32)
 
     def vectors(self, words=None) -> Vectors:
-        """The vectors of the model's words (all, or those in ``words``), as a :class:`Vectors`."""
+        """The vectors of the model's words (all, or those in ``words``), as a :class:`Vectors`.
+        A vector with nan or inf is refused, as by the other readers."""
         keep = self.words if words is None else [w for w in self.words if w in words]
-        return Vectors(keep, np.stack([self.get_word_vector(w) for w in keep]) if keep
-                       else np.zeros((0, self.dim), np.float32))
+        matrix = (np.stack([self.get_word_vector(w) for w in keep]) if keep
+                  else np.zeros((0, self.dim), np.float32))
+        _check_finite(self.path, keep, matrix,
+                      lambda w: f"word {self.index[w] + 1:,} of the dictionary")
+        return Vectors(keep, matrix)
 
 
 def load(path: str | Path, words=None) -> Vectors:
     """Read any supported vector file, by its content: a fastText ``.bin`` (by its magic
-    number), word2vec binary (``.bin`` otherwise), or text (GloVe / word2vec / ``.vec``)."""
+    number), word2vec binary (``.bin`` otherwise, also ``.bin.gz``), or text (GloVe /
+    word2vec / ``.vec``)."""
     path = Path(path)
     with open(path, "rb") as f:
         head = f.read(4)
     if len(head) == 4 and int.from_bytes(head, "little") == FASTTEXT_MAGIC:
         return FastTextModel(path).vectors(words)
-    if path.suffix == ".bin":
+    if (path.with_suffix("") if path.suffix in _OPENERS else path).suffix == ".bin":
         return read_word2vec_bin(path, words)
     return read_text(path, words)
 
