@@ -3,8 +3,14 @@
 A checkpoint is written to a temporary file in the same folder, flushed and
 fsync'ed, then renamed over the old one (``os.replace`` is atomic on POSIX and
 Windows), so a crash at any moment leaves either the old or the new file,
-never half of one. Loading uses ``torch.load(weights_only=True)``: a checkpoint
-can hold tensors, numbers, strings, lists and dicts, but never code.
+never half of one. Loading checks every CRC-32 of the zip first (``torch.load``
+does not), then uses ``torch.load(weights_only=True)``: a checkpoint can hold
+tensors, numbers, strings, lists and dicts, but never code.
+
+``fit``'s checkpoints keep one older file (``last.pt`` becomes ``prev.pt`` by a
+rename) to fall back to, loudly, when the newest is damaged; the settings of the
+run, so that resuming a different run is refused; and the early-stopping state
+with the best weights, so a resumed run ends where an uninterrupted one would.
 
 Walkthrough: notebooks/02_training_loop.ipynb, "Checkpoints and resume".
 """
@@ -14,6 +20,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -61,28 +70,53 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def write_atomic(path: str | Path, write) -> Path:
+def write_atomic(path: str | Path, write, keep: str | Path | None = None) -> Path:
     """Write a file through ``write(binary_file)`` atomically: temp file, flush,
     fsync, rename, fsync the folder. Readers see the old file or the new one,
-    never half of one; on an error the old file is untouched."""
+    never half of one; on an error the old file is untouched. ``keep``: move the
+    file being replaced there first (a rename too), so one older version survives."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # remove_stale_temps knows it
     try:
         with open(tmp, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        if keep is not None and path.exists():
+            os.replace(path, keep)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)  # only still there if something above failed
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
+    if hasattr(os, "O_DIRECTORY"):  # make the renames themselves durable (POSIX)
         fd = os.open(path.parent, os.O_DIRECTORY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
     return path
+
+
+def remove_stale_temps(folder: str | Path, names: tuple[str, ...]) -> None:
+    """Delete the temp files a killed :func:`write_atomic` left for ``names`` in
+    ``folder``: only our own pattern (``.NAME.PID.tmp``), only when process PID is gone."""
+    for tmp in Path(folder).glob(".*.tmp"):
+        m = re.fullmatch(r"\.(.+)\.(\d+)\.tmp", tmp.name)
+        if m and m[1] in names and not _alive(int(m[2])):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (POSIX; elsewhere there is no safe probe)."""
+    if pid == os.getpid() or os.name != "posix":  # on Windows os.kill would end the process
+        return pid == os.getpid()
+    try:
+        os.kill(pid, 0)  # signal 0 delivers nothing: it only asks whether pid exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        pass
+    return True
 
 
 def save_atomic(obj, path: str | Path) -> Path:
@@ -97,15 +131,51 @@ def write_json_atomic(path: str | Path, obj, **dump_kwargs) -> Path:
     return write_atomic(path, lambda f: f.write(data))
 
 
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used; the message names the file and why."""
+
+
+class DamagedCheckpointError(CheckpointError):
+    """The file is not the whole, intact file that was written (empty, truncated, bad CRC)."""
+
+
+def verify(path: Path) -> None:
+    """Check every member of the zip ``torch.save`` writes against its CRC-32.
+
+    ``torch.load`` does not: flipped bytes inside a tensor load silently as wrong
+    weights (a NaN in a bias, say). Files that are not zips (torch's legacy format)
+    have no checksum; ``torch.load`` alone decides about them."""
+    def damaged(why):
+        return DamagedCheckpointError(f"checkpoint {path} is damaged or not a checkpoint: {why}")
+    size = path.stat().st_size
+    if size == 0:
+        raise damaged("the file is empty (0 bytes)")
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            if f.read(4) == b"PK\x03\x04":  # a zip's start without its end: cut short
+                raise damaged(f"truncated ({size} bytes, the zip's end record is missing)")
+        return
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()  # reads every member, compares its CRC-32
+    except Exception as err:  # zipfile raises several types for broken headers
+        raise damaged(f"unreadable zip ({type(err).__name__}: {err})") from err
+    if bad is not None:
+        raise damaged(f"member {bad!r} fails its CRC-32 check (its bytes changed after writing)")
+
+
 def load(path: str | Path, map_location="cpu") -> dict:
-    """Load a checkpoint with ``weights_only=True``; a clear error if it is unreadable."""
+    """Load a checkpoint with ``weights_only=True`` after checking its CRCs
+    (:func:`verify`); a clear error if it is damaged or unreadable."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
+    verify(path)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises several types for damaged files
-        raise RuntimeError(f"checkpoint {path} is damaged or not a checkpoint: {err}") from err
+        raise DamagedCheckpointError(
+            f"checkpoint {path} is damaged or not a checkpoint: {err}") from err
 
 
 def load_model_state(model: torch.nn.Module, state_dict: dict, source: str = "checkpoint") -> None:
@@ -122,3 +192,134 @@ def load_model_state(model: torch.nn.Module, state_dict: dict, source: str = "ch
         lines += [f"  wrong shape: {s}" for s in shapes]
         raise ValueError("\n".join(lines))
     unwrap(model).load_state_dict(state_dict)
+
+
+# --- training checkpoints: what fit(checkpoint_dir=..., resume=True) writes and reads --------
+
+LAST, PREV = "last.pt", "prev.pt"  # the newest checkpoint, and the one before it
+TRAINING_KEYS = ("model", "optimizer", "scheduler", "scaler", "history", "epoch", "batches_done",
+                 "step", "best_value", "bad_epochs", "epoch_rng", "rng", "partial")
+# A resumed call may change these on purpose (train longer, a smaller lr after a NaN, another
+# device's amp); any other difference would silently continue a different run.
+CHANGEABLE = ("num_epochs", "lr", "amp")
+
+
+def run_settings(optimizer, scheduler, **loop) -> dict:
+    """What defines a run, kept in its checkpoints so a resumed call can be compared.
+    ``lr`` is the nominal one: a scheduler has already moved ``lr`` (not ``initial_lr``)."""
+    groups = optimizer.param_groups
+    return {**loop, "optimizer": type(optimizer).__name__,
+            "scheduler": type(scheduler).__name__ if scheduler is not None else None,
+            "lr": [float(g.get("initial_lr", g["lr"])) for g in groups],
+            "param_groups": [{k: _plain(v) for k, v in g.items()
+                              if k not in ("params", "lr", "initial_lr")}
+                             | {"params": len(g["params"])} for g in groups]}
+
+
+def _plain(value):
+    return value.tolist() if isinstance(value, torch.Tensor) else value
+
+
+def prepare_folder(folder: Path, fresh: bool) -> None:
+    """Remove what a killed write left behind, and on a fresh run the older run's
+    ``prev.pt``, so a fallback can never land in another run."""
+    remove_stale_temps(folder, (LAST, PREV))
+    if fresh:
+        (folder / PREV).unlink(missing_ok=True)
+
+
+def save_training(state: dict, folder: Path, rotate: bool) -> Path:
+    """Write ``last.pt`` atomically; with ``rotate`` the one it replaces becomes ``prev.pt``."""
+    return write_atomic(folder / LAST, lambda f: torch.save(state, f),
+                        keep=folder / PREV if rotate else None)
+
+
+def load_latest(folder: Path, map_location="cpu") -> tuple[dict, Path] | None:
+    """The newest usable training checkpoint in ``folder`` and its path, or None if it
+    has none. A damaged ``last.pt`` falls back to ``prev.pt`` with a warning naming it."""
+    skipped, damaged = [], False
+    for path in (folder / LAST, folder / PREV):
+        if not path.exists():
+            skipped.append(f"{path} is missing")
+            continue
+        try:
+            state = load(path, map_location)
+        except DamagedCheckpointError as err:
+            skipped.append(str(err))
+            damaged = True
+            continue
+        check_training_state(state, path)
+        if path.name == PREV:
+            warnings.warn(f"{skipped[0]}; resuming from the previous checkpoint {path} "
+                          f"(step {state['step']})")
+        return state, path
+    if damaged:
+        raise DamagedCheckpointError(f"no usable checkpoint in {folder}: " + "; ".join(skipped))
+    return None
+
+
+def check_training_state(state, path: Path) -> None:
+    """A one-line error when ``path`` holds something other than what fit writes."""
+    if isinstance(state, dict) and all(k in state for k in TRAINING_KEYS):
+        return
+    expected = "fit(resume=True) expects the dict fit writes ('model', 'optimizer', 'epoch', ...)"
+    tensors = isinstance(state, dict) and all(isinstance(v, torch.Tensor) for v in state.values())
+    if tensors and state:
+        raise CheckpointError(
+            f"{path} holds a bare state dict ({len(state)} tensors, e.g. {next(iter(state))!r}), "
+            f"not a training checkpoint: {expected}; to start from these weights, "
+            f"model.load_state_dict(torch.load(...)) and fit without resume")
+    what = (f"a dict with keys {list(state)[:6]}" if isinstance(state, dict)
+            else f"a {type(state).__name__}")
+    raise CheckpointError(f"{path} holds {what}, not a training checkpoint: {expected}")
+
+
+def check_settings(saved: dict | None, now: dict, path: Path) -> None:
+    """Refuse to continue a run under different settings; warn about the changeable ones."""
+    if saved is None:  # written before settings were recorded: nothing to compare
+        return
+    diffs = [k for k in now if k in saved and saved[k] != now[k]]
+    shown = {k: f"{k} {saved[k]!r} in {path.name}, {now[k]!r} in this call" for k in diffs}
+    fixed = [shown[k] for k in diffs if k not in CHANGEABLE]
+    if fixed:
+        raise CheckpointError(
+            f"{path} was written by a different run ({'; '.join(fixed)}): resume=True continues "
+            f"the same run, so call fit with that run's settings or give another checkpoint_dir")
+    if diffs:
+        warnings.warn(f"resuming {path} with changed settings ({'; '.join(shown.values())}): "
+                      f"this call's values are used from here on")
+
+
+def restore_training(state: dict, path: Path, settings: dict, model, optimizer, scheduler,
+                     scaler) -> None:
+    """Put a checkpoint's model, optimiser, scheduler and scaler states back, after checking
+    that it comes from a run with this call's settings."""
+    check_settings(state.get("settings"), settings, path)
+    load_model_state(model, state["model"], str(path))
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+    except (ValueError, KeyError) as err:
+        raise CheckpointError(f"{path}: its optimiser state does not fit "
+                              f"{type(optimizer).__name__} ({err})") from err
+    if scheduler is not None and state["scheduler"] is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    if state["scaler"]:  # empty when written without fp16 (amp may change between devices)
+        scaler.load_state_dict(state["scaler"])
+    if "settings" in state:
+        change_lr(optimizer, scheduler, state["settings"]["lr"], settings["lr"])
+    elif settings["patience"] is not None and settings["restore_best"]:
+        warnings.warn(f"{path} comes from a version of fit that did not keep the best weights: "
+                      f"an earlier best epoch cannot be put back at the end")
+
+
+def change_lr(optimizer, scheduler, old: list[float], new: list[float]) -> None:
+    """Rescale each group's lr (and a scheduler's base) by new / old: a schedule in
+    progress keeps its shape around the new nominal lr."""
+    for i, (group, a, b) in enumerate(zip(optimizer.param_groups, old, new)):
+        if a == b:
+            continue
+        group["lr"] = group["lr"] / a * b if a else b  # / a first: exact while lr == a
+        if "initial_lr" in group:
+            group["initial_lr"] = b
+        if hasattr(scheduler, "base_lrs"):
+            scheduler.base_lrs[i] = b

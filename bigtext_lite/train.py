@@ -182,7 +182,10 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
         (each batch's loss is divided by ``accumulate``).
     scheduler_interval: "step" (after every optimiser step) or "epoch".
     checkpoint_dir: write ``last.pt`` there every ``checkpoint_every`` optimiser
-        steps and at each epoch end; ``resume=True`` continues from it.
+        steps and at each epoch end (keeping the one before as ``prev.pt``);
+        ``resume=True`` continues from it exactly (early-stopping state and best
+        weights included), from ``prev.pt`` with a warning if it is damaged. Only
+        ``num_epochs``, ``lr`` and ``amp`` may differ from the run's (a warning).
     patience: stop when ``monitor`` (e.g. "val_acc", "val_loss") has not improved
         for this many epochs; with ``restore_best`` the best weights are put back.
     callbacks: functions called as ``cb(event, info)``, event "step" or "epoch".
@@ -202,36 +205,45 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
     higher_better = not monitor.endswith("loss")
     history, best_value, best_state, bad_epochs = History(), None, None, 0
     start_epoch, skip_batches, step = 0, 0, 0
-    path = Path(checkpoint_dir) / "last.pt" if checkpoint_dir else None
+    folder = Path(checkpoint_dir) if checkpoint_dir else None
+    path = folder / ckpt.LAST if folder else None
     epoch_rng, partial = None, (0.0, 0)  # partial: (loss sum, examples) of the epoch so far
-
-    if resume and path is not None and path.exists():
-        state = ckpt.load(path, map_location=device)
-        ckpt.load_model_state(model, state["model"], str(path))
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler") is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
+    settings = ckpt.run_settings(
+        optimizer, scheduler, num_epochs=num_epochs, batches_per_epoch=len(train_loader),
+        accumulate=accumulate, clip_grad_norm=clip_grad_norm, amp=amp, patience=patience,
+        monitor=monitor, restore_best=restore_best, scheduler_interval=scheduler_interval)
+    if folder is not None and main_rank:
+        ckpt.prepare_folder(folder, fresh=not resume)
+    found = ckpt.load_latest(folder, map_location=device) if resume and folder else None
+    rotate = found is not None and found[1] == path  # only a last.pt known good becomes prev.pt
+    if found is not None:
+        state, source = found
+        ckpt.restore_training(state, source, settings, model, optimizer, scheduler, scaler)
         history = History(**state["history"])
         start_epoch, skip_batches, step = state["epoch"], state["batches_done"], state["step"]
         best_value, bad_epochs = state["best_value"], state["bad_epochs"]
+        best_state = state.get("best_state")
         partial = tuple(state["partial"])
         epoch_rng, resume_rng = state["epoch_rng"], state["rng"]
         ckpt.set_rng_state(resume_rng)  # where the interrupted run's generators were
         if verbose and main_rank:
-            print(f"resumed from {path}: epoch {start_epoch + 1}, step {step}")
+            done = " (it had stopped early: nothing left to train)" if history.stopped_early else ""
+            print(f"resumed from {source}: epoch {start_epoch + 1}, step {step}{done}")
+    end_epoch = start_epoch if history.stopped_early else num_epochs
 
     def save(epoch, batches_done, partial=(0.0, 0)):
+        nonlocal rotate
         if path is None or not main_rank:
             return
-        ckpt.save_atomic({
+        ckpt.save_training({
             "model": ckpt.unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "scaler": scaler.state_dict(), "history": history.as_dict(), "epoch": epoch,
             "batches_done": batches_done, "step": step, "best_value": best_value,
-            "bad_epochs": bad_epochs, "epoch_rng": epoch_rng, "rng": ckpt.rng_state(),
-            "partial": list(partial),
-        }, path)
+            "bad_epochs": bad_epochs, "best_state": best_state, "epoch_rng": epoch_rng,
+            "rng": ckpt.rng_state(), "partial": list(partial), "settings": settings,
+        }, folder, rotate)
+        rotate = True
 
     def compute_loss(run, batch):
         with autocast(device, amp):
@@ -239,7 +251,7 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
             return y, loss_fn(logits.float(), y)
 
     model.train()
-    for epoch in range(start_epoch, num_epochs):
+    for epoch in range(start_epoch, end_epoch):
         for holder in (getattr(train_loader, "sampler", None), getattr(train_loader, "batch_sampler", None)):
             if hasattr(holder, "set_epoch"):
                 holder.set_epoch(epoch)  # a fresh, reproducible order each epoch
@@ -318,13 +330,14 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
                 best_state = copy.deepcopy(ckpt.unwrap(model).state_dict())
         elif value is not None:
             bad_epochs += 1
+        # Decided before the save: a run resumed after it must know that it has stopped.
+        history.stopped_early = patience is not None and bad_epochs >= patience
         if verbose and main_rank:
             print("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
         for cb in callbacks:
             cb("epoch", row)
         save(epoch + 1, 0)
-        if patience is not None and bad_epochs >= patience:
-            history.stopped_early = True
+        if history.stopped_early:
             if verbose and main_rank:
                 print(f"early stop: {monitor} has not improved for {patience} epochs "
                       f"(best {best_value:.4g} at epoch {history.best_epoch})")

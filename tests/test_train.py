@@ -16,6 +16,16 @@ from bigtext_lite.train import NonFiniteLossError, evaluate, fit, linear_warmup_
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    # One intra-op thread: the same arithmetic in every process, and no threads spinning for
+    # cores that other processes hold (a 40-step run takes 20x longer with 2 on 2 busy cores).
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def blobs(n=320, d=10, seed=0):
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(n, d, generator=g)
@@ -62,35 +72,54 @@ class Interrupt(Exception):
     pass
 
 
-def _resume_run(ckpt_dir, stop_at=None, resume=False):
+def training_run(mode, ckpt_dir, resume=False, callbacks=()):
+    """The runs that resume must reproduce. "plain": 4 epochs, a warm-up schedule, dropout;
+    "early_stopping": stops at epoch 5 with its best val_loss at epoch 3, and puts those
+    weights back (a small training set with 25% flipped labels overfits)."""
     torch.manual_seed(0)
     model = DropoutNet()
-    opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    sched = linear_warmup_decay(opt, warmup_steps=5, total_steps=40)
-    loader = DataLoader(blobs(), 32, shuffle=True)
+    common = dict(device="cpu", progress=False, verbose=False, checkpoint_dir=ckpt_dir,
+                  resume=resume, callbacks=callbacks)
+    if mode == "plain":
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+        return model, fit(model, DataLoader(blobs(), 32, shuffle=True), num_epochs=4, optimizer=opt,
+                          scheduler=linear_warmup_decay(opt, warmup_steps=5, total_steps=40),
+                          checkpoint_every=3, **common)
+    X, y = blobs(n=400).tensors
+    noisy = torch.where(torch.rand(400, generator=torch.Generator().manual_seed(1)) < 0.25, 1 - y, y)
+    hist = fit(model, DataLoader(TensorDataset(X[:96], noisy[:96]), 16, shuffle=True), num_epochs=10,
+               valid_loader=DataLoader(TensorDataset(X[200:], y[200:]), 100), patience=2,
+               monitor="val_loss", restore_best=True, checkpoint_every=2,
+               optimizer=torch.optim.Adam(model.parameters(), lr=0.05), **common)
+    return model, hist
 
+
+def _resume_run(ckpt_dir, stop_at=None, resume=False, mode="plain"):
     def stopper(event, info):
         if event == "step" and info["step"] == stop_at:
             raise Interrupt
 
-    hist = fit(model, loader, num_epochs=4, optimizer=opt, scheduler=sched, device="cpu", progress=False,
-               verbose=False, checkpoint_dir=ckpt_dir, checkpoint_every=3, resume=resume,
-               callbacks=(stopper,) if stop_at else ())
-    return model, hist
+    return training_run(mode, ckpt_dir, resume, callbacks=(stopper,) if stop_at else ())
 
 
-@pytest.mark.parametrize("stop_at", [7, 10, 23])  # mid-epoch, at an epoch end, later epoch
-def test_resume_gives_the_same_parameters_and_loss_curve(tmp_path, stop_at):
-    ref_model, ref_hist = _resume_run(tmp_path / "ref")
+# plain: mid-epoch, at an epoch end, a later epoch; early stopping (6 steps an epoch, best
+# epoch 3, stops after epoch 5): at the best epoch's end, after it, in the last epoch.
+@pytest.mark.parametrize("mode, stop_at", [("plain", 7), ("plain", 10), ("plain", 23),
+                                           ("early_stopping", 18), ("early_stopping", 20),
+                                           ("early_stopping", 29)])
+def test_resume_gives_the_same_parameters_and_loss_curve(tmp_path, mode, stop_at):
+    ref_model, ref_hist = _resume_run(tmp_path / "ref", mode=mode)
     with pytest.raises(Interrupt):
-        _resume_run(tmp_path / "cut", stop_at=stop_at)
+        _resume_run(tmp_path / "cut", stop_at=stop_at, mode=mode)
     saved = ckpt.load(tmp_path / "cut" / "last.pt")
     assert saved["step"] < stop_at
-    model, hist = _resume_run(tmp_path / "cut", resume=True)
+    model, hist = _resume_run(tmp_path / "cut", resume=True, mode=mode)
     assert hist.step_losses == ref_hist.step_losses  # exact, step for step
-    for p, q in zip(model.parameters(), ref_model.parameters()):
-        assert torch.equal(p, q)
-    assert [r["train_loss"] for r in hist.epochs] == pytest.approx([r["train_loss"] for r in ref_hist.epochs], abs=1e-6)
+    for p, q in zip(model.state_dict().values(), ref_model.state_dict().values()):
+        assert torch.equal(p, q)  # with early stopping: the best epoch's weights, restored
+    assert [r["train_loss"] for r in hist.epochs] == pytest.approx(
+        [r["train_loss"] for r in ref_hist.epochs], abs=1e-6)
+    assert (hist.best_epoch, hist.stopped_early) == (ref_hist.best_epoch, ref_hist.stopped_early)
 
 
 def test_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monkeypatch):
