@@ -76,13 +76,18 @@ def autocast(device: torch.device, amp: str | None):
 
 
 def resolve_amp(amp: str | None, device: torch.device) -> str | None:
-    """``"auto"``: bf16 on a GPU that supports it, else off. Validates the choice."""
+    """``"auto"``: bf16 on a GPU that computes in it (compute capability 8.0 and up: A100,
+    H100, ...), fp16 with a GradScaler on an older GPU, off on a CPU. A T4 (7.5) answers
+    True to ``torch.cuda.is_bf16_supported()`` by emulating bf16, slower than fp32, so the
+    capability decides, not that call. Validates the choice."""
+    device = torch.device(device)
     if amp == "auto":
-        return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else None
+        if device.type != "cuda":
+            return None
+        major, _ = torch.cuda.get_device_capability(device)
+        return "bf16" if major >= 8 else "fp16"
     if amp not in (None, "off", "bf16", "fp16"):
         raise ValueError(f"amp must be None, 'auto', 'bf16' or 'fp16', got {amp!r}")
-    if amp == "fp16" and device.type != "cuda":
-        raise ValueError(f"amp='fp16' needs a CUDA device (got {device}); use 'bf16' or None")
     return None if amp == "off" else amp
 
 
@@ -112,7 +117,8 @@ def unfreeze_after(epochs: int, *params: torch.nn.Parameter):
 def evaluate(model, loader, loss_fn=F.cross_entropy, forward=default_forward, device=None,
              amp=None) -> dict:
     """Mean loss and accuracy over ``loader`` (summed over all ranks under DDP)."""
-    device = device or next(model.parameters()).device
+    device = torch.device(device or next(model.parameters()).device)
+    amp = resolve_amp(amp, device)
     was_training = model.training
     model.eval()
     total = torch.zeros(3, dtype=torch.float64, device=device)  # loss sum, correct, count
@@ -137,7 +143,8 @@ def predict(model, loader, forward=default_forward, device=None, amp=None):
     (e.g. length buckets) the batches come out of order; its index lists put
     each row back where it belongs.
     """
-    device = device or next(model.parameters()).device
+    device = torch.device(device or next(model.parameters()).device)
+    amp = resolve_amp(amp, device)
     was_training = model.training
     model.eval()
     probs, targets = [], []
@@ -176,7 +183,7 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
 
     forward(model, batch) -> (logits, y): how a batch reaches the model (default:
         ``model(*batch[:-1])``, target ``batch[-1]``).
-    amp: None, "bf16", "fp16" (CUDA only, with a GradScaler) or "auto".
+    amp: None, "bf16", "fp16" (with a GradScaler) or "auto" (see resolve_amp).
     compile: try ``torch.compile``; if compiling fails, warn and train eagerly.
     accumulate: add gradients of this many batches before each optimiser step
         (each batch's loss is divided by ``accumulate``).
@@ -201,7 +208,7 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
     net = distributed.wrap(model, device)  # DDP under torchrun, else the model itself
     run = _try_compile(net) if compile else net
     compiled_ok = not compile  # becomes True after the first successful compiled step
-    scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
+    scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")  # fp16 gradients underflow
     higher_better = not monitor.endswith("loss")
     history, best_value, best_state, bad_epochs = History(), None, None, 0
     start_epoch, skip_batches, step = 0, 0, 0

@@ -204,12 +204,49 @@ def test_bf16_autocast_on_cpu_trains_and_bad_amp_is_refused():
                verbose=False, optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
                valid_loader=DataLoader(blobs(), 64))
     assert hist.column("val_acc")[-1] > 0.85
-    with pytest.raises(ValueError, match="amp='fp16' needs a CUDA device"):
-        fit(model, DataLoader(blobs(), 32), num_epochs=1, amp="fp16", device="cpu",
-            optimizer=torch.optim.SGD(model.parameters(), lr=0.5))
     with pytest.raises(ValueError, match="amp must be"):
         fit(model, DataLoader(blobs(), 32), num_epochs=1, amp="fp8", device="cpu",
             optimizer=torch.optim.SGD(model.parameters(), lr=0.5))
+
+
+@pytest.mark.parametrize("capability,expected", [((7, 5), "fp16"), ((8, 0), "bf16"), ((9, 0), "bf16")])
+def test_auto_amp_follows_the_compute_capability_not_bf16_emulation(monkeypatch, capability, expected):
+    """A T4 (7.5) says yes to is_bf16_supported() by emulation: "auto" must pick fp16 there."""
+    from bigtext_lite.train import resolve_amp
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, **k: capability)
+    assert resolve_amp("auto", torch.device("cuda")) == expected
+    assert resolve_amp("auto", torch.device("cpu")) is None
+
+
+def test_fp16_trains_through_a_grad_scaler(monkeypatch):
+    """Under fp16 every backward goes through GradScaler.scale and every step through
+    scaler.step (which skips a step whose gradients overflowed); on the CPU here,
+    the same code as on a T4."""
+    calls = {"scale": 0, "step": 0}
+    real_scale, real_step = torch.amp.GradScaler.scale, torch.amp.GradScaler.step
+
+    def scale(self, loss):
+        calls["scale"] += 1
+        assert self.is_enabled()
+        return real_scale(self, loss)
+
+    def step(self, optimizer, *args, **kwargs):
+        calls["step"] += 1
+        return real_step(self, optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(torch.amp.GradScaler, "scale", scale)
+    monkeypatch.setattr(torch.amp.GradScaler, "step", step)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(10, 2)
+    loader = DataLoader(blobs(), 32)
+    hist = fit(model, loader, num_epochs=3, amp="fp16", device="cpu", progress=False,
+               verbose=False, optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
+               valid_loader=DataLoader(blobs(), 64))
+    assert calls == {"scale": 3 * len(loader), "step": 3 * len(loader)}
+    assert hist.column("val_acc")[-1] > 0.85
+    assert evaluate(model, DataLoader(blobs(), 64), amp="auto")["acc"] > 0.85  # "auto" off on CPU
 
 
 def test_early_stopping_and_best_weights():
