@@ -44,7 +44,9 @@ def test_notebook_conventions(path):
     src = install[0].source
     assert 'if "google.colab" in sys.modules:' in src, "the install cell must run only on Colab"
     match = sync_repo_url.INSTALL.search(src)
-    assert match and match["url"] == sync_repo_url.repository()[0]
+    assert match and (match["url"], match["release"]) == sync_repo_url.repository()
+    for package in ("torch", "numpy", "transformers"):  # Colab's own: never replaced
+        assert package in sync_repo_url.KEEP.split("|") and f"-c {match['keep']}" in src
     extras = (match["extras"] or "[]").strip("[]")
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     for extra in filter(None, extras.split(",")):
@@ -77,4 +79,6 @@ def test_repo_url_is_in_sync_and_the_check_catches_drift(monkeypatch):
 def test_config_keeps_the_address_in_one_place():
     conf = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert conf["repository"]["url"].startswith("https://github.com/")
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert conf["repository"]["release"] == f"v{version}", "the release tag is v + pyproject's version"
     assert conf["only_build_toc_files"] is True

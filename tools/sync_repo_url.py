@@ -1,5 +1,5 @@
 """Keep every notebook's Colab badge and Colab install cell in line with the one
-repository address in _config.yml (repository.url / repository.branch).
+repository address and release in _config.yml (repository.url / repository.release).
 
     python tools/sync_repo_url.py          # rewrite notebooks that are out of date
     python tools/sync_repo_url.py --check  # exit 1 and list them (what the tests do)
@@ -17,18 +17,31 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\((?P<url>[^)]*)\)")
-INSTALL = re.compile(r'pip install -q "bigtext-lite(?P<extras>\[[a-z,]*\])? @ git\+(?P<url>[^"]*)"')
+INSTALL = re.compile(r'pip install -q -c (?P<keep>\S+) '
+                     r'"bigtext-lite(?P<extras>\[[a-z,]*\])? @ git\+(?P<url>[^"@]*)@(?P<release>[^"]*)"')
+# Colab's preloaded packages the install must not replace (a replaced one forces a
+# runtime restart): pinned as constraints to the versions the runtime has.
+KEEP = "torch|numpy|transformers|tokenizers"
+KEEP_FILE = "/tmp/colab-preloaded.txt"
+
+
+def install_lines(extras: str) -> str:
+    """The two pip lines of a chapter's Colab cell, for the release in _config.yml."""
+    url, release = repository()
+    return (f'    !pip freeze | grep -iE "^({KEEP})==" > {KEEP_FILE}\n'
+            f'    !pip install -q -c {KEEP_FILE} "bigtext-lite{extras} @ git+{url}@{release}"')
 
 
 def repository() -> tuple[str, str]:
+    """(url, release tag)"""
     conf = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
-    return conf["url"].rstrip("/"), conf.get("branch", "main")
+    return conf["url"].rstrip("/"), conf["release"]
 
 
 def colab_url(notebook: Path) -> str:
-    url, branch = repository()
+    url, release = repository()
     github_path = url.removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{github_path}/blob/{branch}/" \
+    return f"https://colab.research.google.com/github/{github_path}/blob/{release}/" \
            f"{notebook.resolve().relative_to(ROOT).as_posix()}"
 
 
@@ -37,14 +50,18 @@ def badge(notebook: Path) -> str:
             f"({colab_url(notebook)})")
 
 
+# The cell's pip lines as written before the release pin, or as this tool writes them.
+INSTALL_CELL = re.compile(r'( *!pip freeze [^\n]*\n)? *!pip install -q (-c \S+ )?'
+                          r'"bigtext-lite(?P<extras>\[[a-z,]*\])? @ git\+[^"]*"')
+
+
 def sync(notebook: Path, write: bool) -> bool:
     """Return True if ``notebook`` already matched; rewrite it when ``write``."""
     nb = nbformat.read(notebook, as_version=4)
-    url, _ = repository()
     changed = False
     for cell in nb.cells:
         new = BADGE.sub(lambda m: badge(notebook), cell.source)
-        new = INSTALL.sub(lambda m: f'pip install -q "bigtext-lite{m["extras"] or ""} @ git+{url}"', new)
+        new = INSTALL_CELL.sub(lambda m: install_lines(m["extras"] or ""), new)
         changed |= new != cell.source
         cell.source = new
     if changed and write:
