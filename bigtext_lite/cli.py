@@ -38,21 +38,18 @@ def _info(args) -> int:
 
 
 def _run(args) -> int:
-    from bigtext_lite.runs import run_chapter
+    from bigtext_lite.data.fetch import DataError
+    from bigtext_lite.runs import parse_sets, run_chapter
 
-    import json
-
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            print(f"--set takes KEY=VALUE, got {item!r}", file=sys.stderr)
-            return 2
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value  # a plain string
-    out = run_chapter(args.chapter, args.profile, args.out, overrides or None, args.tag)
+    try:
+        overrides = parse_sets(args.chapter, args.set)  # typed by each setting, then checked
+        out = run_chapter(args.chapter, args.profile, args.out, overrides, args.tag)
+    except config.SettingError as err:  # raised before any work: the line says it all
+        print(f"bigtext run {args.chapter}: {err}", file=sys.stderr)
+        return 2
+    except DataError as err:  # as `bigtext data` reports it
+        print(err, file=sys.stderr)
+        return 1
     print(f"wrote {out}")
     return 0
 
@@ -68,6 +65,7 @@ def _release(args) -> int:
 def _check(args) -> int:
     from pathlib import Path
 
+    from bigtext_lite import sandbox
     from bigtext_lite.assignments import SOLUTIONS, grade, grade_folder
 
     target = Path(args.target)
@@ -76,12 +74,31 @@ def _check(args) -> int:
     if not target.exists():
         print(f"no notebook or folder {args.target}", file=sys.stderr)
         return 2
-    grades = grade_folder(target, args.csv) if target.is_dir() else [grade(target)]
+    if args.timeout is not None and args.timeout <= 0:
+        print(f"--timeout must be a positive number of seconds, got {args.timeout:g}",
+              file=sys.stderr)
+        return 2
+    try:
+        _, why_not = sandbox.account(args.user)
+    except sandbox.SandboxError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if why_not:
+        print(f"note: {why_not}", file=sys.stderr)
+    options = dict(source=args.source, user=args.user)
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    grades = (grade_folder(target, args.csv, **options) if target.is_dir()
+              else [grade(target, **options)])
+    if not grades:
+        print(f"no notebooks (*.ipynb) in {target}: nothing graded", file=sys.stderr)
     for g in grades:
         print(f"{g.notebook}: {g.score:g} / {g.total:g} points" + (f"  ({g.error})" if g.error else ""))
         for test_id, (got, possible) in g.tests.items():
             print(f"  {'ok  ' if got == possible else 'FAIL'} {test_id}: {got:g} / {possible:g}")
-    return 0 if all(g.score == g.total and not g.error for g in grades) else 1
+        for note in g.notes:
+            print(f"  note: {note}")
+    return 0 if grades and all(g.passed for g in grades) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,12 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     from bigtext_lite.runs import CHAPTERS
 
     run = sub.add_parser("run", help="reproduce a chapter's headline numbers into results/")
-    run.add_argument("chapter", choices=sorted(CHAPTERS))
-    run.add_argument("--profile", choices=config.PROFILES, default=None,
+    # No argparse choices: run_chapter checks both, in one line like every other mistake
+    run.add_argument("chapter", help=f"one of: {', '.join(sorted(CHAPTERS))}")
+    run.add_argument("--profile", default=None,
                      help="quick or full (default: BIGTEXT_PROFILE, else quick)")
     run.add_argument("--out", default="results", help="folder for the JSON result (default: results)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="change one setting, e.g. --set batch_size=256 (repeatable)")
+                     help="change one setting, e.g. --set batch_size=256 (repeatable; "
+                          "true/false, null, numbers, JSON lists)")
     run.add_argument("--tag", default=None, help="suffix of the result file, for runs with --set")
     run.set_defaults(func=_run)
     assign = sub.add_parser("assignments", help="assignment notebooks for a course")
@@ -110,9 +129,21 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check", help="run an assignment's tests and print the points")
     check.add_argument("target", help="a notebook, a folder of submissions, or a chapter name (the solution)")
     check.add_argument("--csv", default=None, help="with a folder: write one row per notebook here")
+    check.add_argument("--source", default=None,
+                       help="the instructor's copy (a notebook or a chapter name; default: the "
+                            "solution notebook of the submission's file name)")
+    check.add_argument("--timeout", type=float, default=None,
+                       help="seconds a cell may run before grading stops (default: 120)")
+    check.add_argument("--user", default="nobody",
+                       help="when run as root: the unprivileged account submissions run as "
+                            "(default: nobody)")
     check.set_defaults(func=_check)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except config.SettingError as err:  # e.g. BIGTEXT_PROFILE=fast under `bigtext info`
+        print(f"bigtext {args.command}: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ def test_solution_passes_and_stripped_version_fails(path, tmp_path):
     assert graded and all(c.metadata["nbgrader"]["points"] > 0 for c in graded)
     solution = assignments.grade(path)
     assert solution.error is None and solution.total > 0
-    assert solution.score == solution.total, solution.tests
+    assert solution.score == solution.total and not solution.notes, (solution.tests, solution.notes)
 
     learner = tmp_path / path.name
     nbformat.write(assignments.strip_solutions(nb), learner)
@@ -32,6 +32,7 @@ def test_solution_passes_and_stripped_version_fails(path, tmp_path):
     stripped = assignments.grade(learner)
     assert stripped.error is None  # the grader ran every cell despite the failures
     assert stripped.total == solution.total and stripped.score == 0, stripped.tests
+    assert not stripped.notes  # a handout left as released differs in nothing but its answers
 
 
 def test_release_and_check_commands(tmp_path, capsys):
@@ -42,7 +43,7 @@ def test_release_and_check_commands(tmp_path, capsys):
     csv_path = tmp_path / "grades.csv"
     assert cli.main(["check", str(tmp_path / "learner"), "--csv", str(csv_path)]) == 1
     rows = csv_path.read_text().splitlines()
-    assert rows[0] == "notebook,score,total,error" and len(rows) == len(SOLUTIONS) + 2
+    assert rows[0] == "notebook,score,total,error,notes" and len(rows) == len(SOLUTIONS) + 2
     assert any(r.startswith("broken.ipynb,0,0,cannot read") for r in rows)
     assert "FAIL" in capsys.readouterr().out
     assert cli.main(["check", "07_bert"]) == 0  # a chapter name grades its reference solution

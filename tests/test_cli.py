@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bigtext_lite import cli
 
 from conftest import make_tar, tiny_files
@@ -29,7 +27,7 @@ def test_info(capsys):
     assert "profile=" in capsys.readouterr().out
 
 
-def test_run_writes_a_result_with_where_it_ran(tmp_path, monkeypatch):
+def test_run_writes_a_result_with_where_it_ran(tmp_path, monkeypatch, capsys):
     import json
     import sys
     import types
@@ -42,7 +40,8 @@ def test_run_writes_a_result_with_where_it_ran(tmp_path, monkeypatch):
         return {"settings": s, "rows": [{"config": "a", "test_acc": 0.9}], "test_acc": 0.9}
 
     monkeypatch.setenv("BIGTEXT_PROFILE", "quick")  # restored after the test: run_chapter sets it
-    monkeypatch.setitem(sys.modules, "fake_chapter", types.SimpleNamespace(run=run))
+    chapter = types.SimpleNamespace(run=run, settings=lambda profile=None: {"epochs": 1, "lr": 0.1})
+    monkeypatch.setitem(sys.modules, "fake_chapter", chapter)
     monkeypatch.setitem(runs.CHAPTERS, "fake", "fake_chapter")
     assert cli.main(["run", "fake", "--profile", "quick", "--out", str(tmp_path),
                      "--set", "epochs=3", "--set", "lr=0.01", "--tag", "t"]) == 0
@@ -50,6 +49,14 @@ def test_run_writes_a_result_with_where_it_ran(tmp_path, monkeypatch):
     assert result["settings"] == {"epochs": 3, "lr": 0.01} and result["overrides"] == {"epochs": 3, "lr": 0.01}
     assert result["complete"] is True and result["profile"] == "quick" and result["test_acc"] == 0.9
     assert {"device", "torch", "git_commit", "date", "wall_seconds"} <= set(result)
-    with pytest.raises(ValueError, match=r"unknown settings \['epoch'\]"):
-        cli.main(["run", "fake", "--out", str(tmp_path), "--set", "epoch=3"])
+    assert cli.main(["run", "fake", "--out", str(tmp_path), "--set", "epoch=3"]) == 2
+    err = capsys.readouterr().err
+    assert "--set epoch=3: unknown setting for fake; did you mean epochs?" in err
     assert cli.main(["run", "fake", "--out", str(tmp_path), "--set", "epochs"]) == 2
+
+
+def test_a_bad_profile_is_one_line_for_every_command(monkeypatch, capsys):
+    monkeypatch.setenv("BIGTEXT_PROFILE", "fast")
+    assert cli.main(["info"]) == 2
+    assert capsys.readouterr().err == (
+        "bigtext info: BIGTEXT_PROFILE='fast' is not a profile; use one of quick, full\n")
