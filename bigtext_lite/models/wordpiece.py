@@ -10,6 +10,8 @@
    right; continuation pieces carry a ``##`` prefix. A word that cannot be
    covered, or is longer than 100 characters, becomes ``[UNK]``.
 
+Steps 1 and 2 run as regexes over the whole string (C loops, fast); the
+``*_reference`` versions say the same one character at a time, and tests hold them equal.
 Special tokens written in the text (``[SEP]``, ...) are kept whole, as the
 Rust tokenizer does. A checkpoint's settings come from its ``tokenizer.json``
 (what the Rust tokenizer reads) or ``vocab.txt``, with ``tokenizer_config.json``
@@ -19,8 +21,11 @@ Walkthrough: notebooks/07_bert.ipynb.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import re
+import sys
 import unicodedata
 import warnings
 from pathlib import Path
@@ -51,9 +56,10 @@ def _is_punctuation(ch: str) -> bool:
         or unicodedata.category(ch).startswith("P")
 
 
-def normalize(text: str, lowercase: bool = True, strip_accents: bool | None = None,
-              clean_text: bool = True, handle_chinese_chars: bool = True) -> str:
-    """Step 1. ``strip_accents=None`` means "strip when lower-casing" (BERT uncased);
+def normalize_reference(text: str, lowercase: bool = True, strip_accents: bool | None = None,
+                        clean_text: bool = True, handle_chinese_chars: bool = True) -> str:
+    """Step 1, one character at a time: the readable definition that :func:`normalize`
+    must equal. ``strip_accents=None`` means "strip when lower-casing" (BERT uncased);
     the flags are those of the Rust ``BertNormalizer``."""
     out = []
     for ch in text:
@@ -70,11 +76,12 @@ def normalize(text: str, lowercase: bool = True, strip_accents: bool | None = No
     if lowercase if strip_accents is None else strip_accents:
         text = "".join(c for c in unicodedata.normalize("NFD", text)
                        if unicodedata.category(c) != "Mn")
-    return text.lower() if lowercase else text
+    return "".join(c.lower() for c in text) if lowercase else text  # each alone, as in Rust
 
 
-def pre_tokenize(text: str) -> list[str]:
-    """Step 2: whitespace-separated words, with each punctuation character split off."""
+def pre_tokenize_reference(text: str) -> list[str]:
+    """Step 2, one character at a time: whitespace-separated words, with each
+    punctuation character split off. :func:`pre_tokenize` must equal it."""
     words = []
     for chunk in text.split():
         word = []
@@ -89,6 +96,59 @@ def pre_tokenize(text: str) -> list[str]:
         if word:
             words.append("".join(word))
     return words
+
+
+def _kind(cp: int) -> str | None:
+    """What the reference makes of a character: dropped, a stripped mark, or punctuation."""
+    ch = chr(cp)
+    if cp == 0 or cp == 0xFFFD or _is_control(ch):
+        return "control"
+    if unicodedata.category(ch) == "Mn":
+        return "mark"
+    return "punct" if _is_punctuation(ch) else None
+
+
+@functools.cache
+def _patterns(top: int) -> dict[str, re.Pattern]:
+    """Regexes whose classes are the reference's own tests, asked once of each code point
+    up to ``top`` (on first use): each text is then scanned by C loops, not Python."""
+    spans = {"control": [], "mark": [], "punct": [], None: []}
+    for kind, run in itertools.groupby(range(top + 1), key=_kind):
+        run = list(run)
+        spans[kind].append(f"\\U{run[0]:08x}-\\U{run[-1]:08x}")
+    control, mark, punct = ("".join(spans[kind]) for kind in ("control", "mark", "punct"))
+    cjk = "".join(f"\\U{lo:08x}-\\U{min(hi, top):08x}" for lo, hi in _CJK if lo <= top)
+    return {"control": re.compile(f"[{control}]"), "mark": re.compile(f"[{mark}]"),
+            "cjk": re.compile(f"[{cjk}]"), "space": re.compile(r"\s"),
+            # \s is str.isspace, as in str.split(); no punctuation is whitespace (tests check)
+            "word": re.compile(f"[^\\s{punct}]+|[{punct}]")}
+
+
+def _patterns_for(text: str) -> dict[str, re.Pattern]:
+    # re looks a character up to U+FFFF in a table, but tries ranges above it one by one:
+    # leave out those hundreds of ranges unless the text needs them (emoji, rare scripts)
+    narrow = text.isascii() or max(text) <= "\uffff"
+    return _patterns(0xFFFF if narrow else sys.maxunicode)
+
+
+def normalize(text: str, lowercase: bool = True, strip_accents: bool | None = None,
+              clean_text: bool = True, handle_chinese_chars: bool = True) -> str:
+    """Step 1, the steps of :func:`normalize_reference` on the whole string at once."""
+    regex = _patterns_for(text)
+    if clean_text:  # controls first: a few (\x1c-\x1f) count as whitespace too, and are dropped
+        text = regex["space"].sub(" ", regex["control"].sub("", text))
+    if not text.isascii():  # ASCII has no ideographs and no accents: 9 reviews in 10 skip this
+        if handle_chinese_chars:
+            text = regex["cjk"].sub(r" \g<0> ", text)
+        if lowercase if strip_accents is None else strip_accents:
+            text = regex["mark"].sub("", unicodedata.normalize("NFD", text))
+    # str.lower() makes a word-final capital sigma "ς"; Rust lowercases letter by letter: "σ"
+    return text.replace("Σ", "σ").lower() if lowercase else text
+
+
+def pre_tokenize(text: str) -> list[str]:
+    """Step 2: whitespace-separated words, with each punctuation character split off."""
+    return _patterns_for(text)["word"].findall(text)
 
 
 # --- reading a checkpoint's tokenizer files -----------------------------------------
@@ -183,6 +243,21 @@ def read_tokenizer_config(path: Path) -> dict:
     return settings
 
 
+class _PieceCache(dict):
+    """word -> its piece ids, worked out on first sight: IMDB's words are Zipfian, so
+    most words were seen before and cost one dict lookup."""
+
+    def __init__(self, word_pieces):
+        super().__init__()
+        self.word_pieces = word_pieces
+
+    def __missing__(self, word: str) -> list[int]:
+        ids = self.word_pieces(word)
+        if len(self) < 1_000_000:  # bounded memory, however many new words come
+            self[word] = ids
+        return ids
+
+
 class WordPiece:
     """A BERT tokenizer over a vocabulary (a token list: id = position)."""
 
@@ -202,7 +277,7 @@ class WordPiece:
         self.pad_id, self.unk_id = self.vocab["[PAD]"], self.vocab["[UNK]"]
         self.cls_id, self.sep_id = self.vocab["[CLS]"], self.vocab["[SEP]"]
         self._specials = re.compile("(" + "|".join(re.escape(s) for s in SPECIALS) + ")")
-        self._cache: dict[str, list[int]] = {}  # word -> piece ids: IMDB repeats words a lot
+        self._cache = _PieceCache(self.word_pieces)
 
     @classmethod
     def from_file(cls, path: str | Path, **kwargs) -> "WordPiece":
@@ -224,9 +299,6 @@ class WordPiece:
 
     def word_pieces(self, word: str) -> list[int]:
         """Step 3 for one word: greedy longest-match-first."""
-        cached = self._cache.get(word)
-        if cached is not None:
-            return cached
         if len(word) > self.max_chars_per_word:
             return [self.unk_id]
         ids, start = [], 0
@@ -242,8 +314,6 @@ class WordPiece:
                 ids = [self.unk_id]  # no piece fits: the whole word is unknown
                 break
             start = end
-        if len(self._cache) < 1_000_000:
-            self._cache[word] = ids
         return ids
 
     def tokenize_ids(self, text: str) -> list[int]:
@@ -253,8 +323,8 @@ class WordPiece:
             if i % 2:  # a special token written in the text
                 ids.append(self.vocab[part])
                 continue
-            for word in pre_tokenize(normalize(part, **self.normalizer)):
-                ids += self.word_pieces(word)
+            words = pre_tokenize(normalize(part, **self.normalizer))
+            ids += itertools.chain.from_iterable(map(self._cache.__getitem__, words))  # C loops
         return ids
 
     def tokenize_many(self, texts: Sequence[str], processes: int | None = None) -> list[list[int]]:
@@ -268,6 +338,7 @@ class WordPiece:
             return [self.tokenize_ids(t) for t in texts]
         global _FORKED
         _FORKED = self  # the forked workers inherit it: nothing big is pickled per task
+        _patterns(0xFFFF)  # and the regexes, built once here
         with mp.get_context("fork").Pool(processes) as pool:
             return pool.map(_tokenize_in_worker, texts, chunksize=256)
 
