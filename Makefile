@@ -17,7 +17,7 @@ export BIGTEXT_PROFILE
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test test-lib test-notebooks test-book chromium execute bench clean
+.PHONY: book pdf tex test test-lib test-notebooks test-book chromium execute bench clean
 
 # Reinstall only when the project's requirements change.
 $(STAMP): pyproject.toml
@@ -33,6 +33,28 @@ book: $(STAMP)
 	$(BIN)/python tools/execute_missing.py
 	$(BIN)/jupyter-book build . --builder html
 	@echo "Open _build/html/index.html"
+
+# The book as one PDF, _build/latex/bigtext.pdf: Sphinx's LaTeX builder, then latexmk
+# with XeLaTeX, from the same committed outputs as `make book`. Not in `make test`/CI.
+pdf: $(STAMP) tex
+	$(BIN)/python tools/render_results.py
+	$(BIN)/python tools/execute_missing.py
+	rm -rf _build/latex
+	LATEXOPTS="-interaction=nonstopmode -halt-on-error" \
+		$(BIN)/jupyter-book build . --builder pdflatex
+	@echo "PDF: _build/latex/bigtext.pdf"
+
+# Debian's TeX Live for `make pdf` (about 400 MB, two minutes of apt-get), installed when
+# missing and apt can (as root), like chromium below; IPAGothic sets the book's CJK text.
+TEX_PACKAGES := latexmk texlive-xetex texlive-latex-recommended texlive-latex-extra \
+	texlive-fonts-recommended fonts-freefont-otf fonts-lmodern fonts-ipafont-gothic xindy
+TEX_FOUND = command -v latexmk && command -v xelatex && command -v xindy \
+	&& kpsewhich fncychap.sty changepage.sty ucharclasses.sty pgfplots.sty \
+	&& fc-list | grep -q FreeSerif && fc-list | grep -q IPAGothic
+tex:
+	@{ $(TEX_FOUND); } >/dev/null 2>&1 || { test "$$(id -u)" = 0 && apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES); } \
+	  || { echo "make pdf needs TeX Live: sudo apt-get install --no-install-recommends $(TEX_PACKAGES)"; exit 1; }
 
 test: test-lib test-notebooks test-book
 
