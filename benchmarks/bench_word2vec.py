@@ -1,0 +1,138 @@
+"""Our skip-gram with subwords against the official fastText's ``train_unsupervised``:
+the same corpus file, the same settings and thread count, each trained in a fresh
+process, the order alternated between repeats. Prints words/s from the file to a
+trained model, CPU seconds, the machine's load, and the chapter's two probes of the
+vectors (neighbour-rating r and the analogy set, ``runs/word_vectors.py``) for both.
+
+    python benchmarks/bench_word2vec.py             # 5,000 unlabelled reviews, 2 epochs, 2 repeats
+    python benchmarks/bench_word2vec.py --repeats 4
+    python benchmarks/bench_word2vec.py --model cbow --thread 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+_TRAIN = r"""
+import json, resource, sys, time
+how, path, kwargs, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+
+def cpu():  # this process and its children that have ended (our Hogwild workers)
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+if how == "ours":
+    from bigtext_lite.models import word2vec as W
+    from bigtext_lite.models.fasttext import split_tokens
+else:
+    import fasttext
+start, cpu0 = time.perf_counter(), cpu()
+if how == "ours":  # reading the file counts, as it does for the official
+    with open(path, encoding="utf-8") as f:
+        model = W.train_unsupervised([split_tokens(line) for line in f], verbose=False, **kwargs)
+else:
+    model = fasttext.train_unsupervised(path, verbose=0, **kwargs)
+seconds, cpu_s = time.perf_counter() - start, cpu() - cpu0
+model.save(out) if how == "ours" else model.save_model(out)
+train_s = model.stats["train_s"] if how == "ours" else None
+print(json.dumps({"seconds": seconds, "cpu_s": cpu_s, "train_s": train_s}))
+"""
+
+# See fasttext.py's _OFFICIAL_ENV: the official leaves most input rows uninitialised
+# with thread < 10; glibc then hands out zeroed memory, as it does for large files.
+_OFFICIAL_ENV = {"MALLOC_PERTURB_": "255"}
+
+
+def train(how: str, path: Path, settings: dict, out: Path) -> dict:
+    """Train in a fresh process; what it printed, plus the load average before it."""
+    load = os.getloadavg()[0]
+    env = {**os.environ, **(_OFFICIAL_ENV if how == "official" else {})}
+    command = [sys.executable, "-c", _TRAIN, how, str(path), json.dumps(settings), str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"{how} failed: {done.stderr.strip()[-1500:]}")
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "load": load}
+
+
+def probes(path: Path, ratings: dict, probe_words: list[str]) -> dict:
+    """The chapter's measures of a .bin, ours or the official's, both read by the official."""
+    import fasttext
+
+    from bigtext_lite.data.vectors import Vectors
+    from bigtext_lite.runs.word_vectors import analogy_accuracy, neighbour_rating_agreement
+
+    model = fasttext.load_model(str(path))
+    words = [w for w in model.get_words() if w != "</s>"]
+    vecs = Vectors(words, np.stack([model.get_word_vector(w) for w in words]))
+    return {"r": neighbour_rating_agreement(vecs, ratings, probe_words), **analogy_accuracy(vecs)}
+
+
+def summary(rows: list[dict], tokens: int, epoch: int) -> list[str]:
+    """Ours against the official, repeat by repeat: words/s and CPU seconds, then the probes."""
+    ours, official = ([r for r in rows if r["how"] == how] for how in ("ours", "official"))
+    speed = [o["words_per_s"] / f["words_per_s"] for o, f in zip(ours, official)]
+    cpu = [f["cpu_s"] / o["cpu_s"] for o, f in zip(ours, official)]
+    lines = [f"ours / official words/s per repeat: {', '.join(f'{x:.2f}' for x in speed)}; "
+             f"min {min(speed):.2f}, median {statistics.median(speed):.2f}",
+             f"official CPU s / ours: {', '.join(f'{x:.2f}' for x in cpu)}; "
+             f"median {statistics.median(cpu):.2f}",
+             "ours while training (no reading, vocabulary or n-grams): "
+             + ", ".join(f"{tokens * epoch / o['train_s']:,.0f}" for o in ours) + " words/s"]
+    for key in ("r", "all"):
+        a, b = statistics.mean(r[key] for r in ours), statistics.mean(r[key] for r in official)
+        lines.append(f"{key:>3}: ours {a:.3f}, official {b:.3f}, ours - official "
+                     f"{100 * (a - b):+.1f} points")
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=5000, help="the first N unlabelled reviews")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--thread", type=int, default=2)
+    parser.add_argument("--epoch", type=int, default=2)
+    parser.add_argument("--model", default="skipgram", choices=["skipgram", "cbow"])
+    args = parser.parse_args()
+
+    from bigtext_lite.runs.word_vectors import corpus, word_ratings
+
+    settings = dict(model=args.model, dim=100, epoch=args.epoch, minCount=5, ws=5, neg=5,
+                    bucket=200_000, minn=3, maxn=6, t=1e-4, lr=0.05, thread=args.thread)
+    texts = corpus(args.texts)
+    tokens = sum(len(t) + 1 for t in texts)  # per epoch, with one </s> per line, as fastText counts
+    ratings = word_ratings()
+    common = Counter(w for t in texts for w in t).most_common(3000)
+    probe_words = [w for w, _ in common if w in ratings]
+    print(f"{len(texts):,} reviews, {tokens:,} tokens per epoch; {settings}; {os.cpu_count()} CPUs")
+    print(f"{'run':>3} {'trainer':9} {'load':>5} {'seconds':>8} {'words/s':>9} {'CPU s':>6} "
+          f"{'r':>6} {'analogies (gender / plural / comparative)':>42}")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "corpus.txt"
+        path.write_text("".join(" ".join(t) + "\n" for t in texts), encoding="utf-8")
+        for repeat in range(args.repeats):
+            for how in ("ours", "official") if repeat % 2 == 0 else ("official", "ours"):
+                out = Path(tmp) / f"{how}.bin"
+                run = train(how, path, settings, out)
+                run.update(probes(out, ratings, probe_words), how=how, repeat=repeat,
+                           words_per_s=tokens * args.epoch / run["seconds"])
+                rows.append(run)
+                print(f"{repeat + 1:3} {how:9} {run['load']:5.2f} {run['seconds']:8.1f} "
+                      f"{run['words_per_s']:9,.0f} {run['cpu_s']:6.1f} {run['r']:6.3f} "
+                      f"{run['all']:8.3f} ({run['gender']:.3f} / {run['plural']:.3f} / "
+                      f"{run['comparative']:.3f})", flush=True)
+    print("\n" + "\n".join(summary(rows, tokens, args.epoch)))
+
+
+if __name__ == "__main__":
+    main()
