@@ -6,11 +6,18 @@ and words/sec side by side.
     python benchmarks/bench_fasttext.py --max-train 5000 --max-test 5000   # a quicker look
     python benchmarks/bench_fasttext.py --repeats 3    # means over seeds 0, 1, 2
     python benchmarks/bench_fasttext.py --gpu          # ours on a GPU: seconds per full IMDB epoch
+    python benchmarks/bench_fasttext.py --targets polarity --settings unigrams,bigrams --repeats 4
+
+Repeats alternate which implementation trains first (the official for even seeds,
+ours for odd ones); each pair's speed ratio is printed with its min and median,
+and the load average before and after, as the machine may be shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import tempfile
 
 from bigtext_lite import config
@@ -48,23 +55,53 @@ def gpu_epochs(train_path, test_path):
               f"{model.test(test)[1]:9.4f}", flush=True)
 
 
+def pair_ratios(rows) -> str:
+    """Per setting: ours / the official in words/s for each (alternated) pair of
+    runs, their min and median; the same in CPU seconds (what a loaded machine
+    changes least); and the accuracy difference of each pair."""
+    lines = []
+    for official, ours in zip(rows[::2], rows[1::2]):
+        ratios = [o / s for o, s in zip(official["seconds_each"], ours["seconds_each"])]
+        cpu = [o / s for o, s in zip(official["cpu_seconds_each"], ours["cpu_seconds_each"])]
+        points = [100 * (a - b) for a, b in zip(ours["test_accs"], official["test_accs"])]
+        lines.append(f"{ours['setting']}: pairs {' '.join(f'{r:.2f}' for r in ratios)}x, "
+                     f"min {min(ratios):.2f} / median {statistics.median(ratios):.2f}; "
+                     f"CPU {' '.join(f'{r:.2f}' for r in cpu)}x; "
+                     f"points {' '.join(f'{p:+.2f}' for p in points)}")
+    return "\n".join(lines)
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-train", type=int, default=None)
     parser.add_argument("--max-test", type=int, default=None)
     parser.add_argument("--thread", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1, help="train each this many times (seeds 0, 1, ...)")
+    parser.add_argument("--targets", default="polarity,rating", help="comma-separated targets")
+    parser.add_argument("--settings", default=None, help="comma-separated setting names (all)")
     parser.add_argument("--gpu", action="store_true", help="time ours on CUDA instead (no official run)")
     args = parser.parse_args()
+    chosen = None if args.settings is None else args.settings.split(",")
     print(config.describe(), f"| thread={args.thread} for both")
     with tempfile.TemporaryDirectory() as tmp:
         if args.gpu:
             return gpu_epochs(*ft.write_imdb(tmp, "polarity", args.max_train, args.max_test))
         for target, settings in (("polarity", POLARITY), ("rating", RATING)):
+            settings = [s for s in settings if chosen is None or s[0] in chosen]
+            if target not in args.targets.split(",") or not settings:
+                continue
             print(f"\nIMDB {target}:")
             train_path, test_path = ft.write_imdb(tmp, target, args.max_train, args.max_test)
-            print(ft.format_comparison(ft.compare_with_official(train_path, test_path, settings, args.thread,
-                                                                args.repeats)))
+            print(load(), flush=True)
+            rows = ft.compare_with_official(train_path, test_path, settings, args.thread,
+                                            args.repeats)
+            print(ft.format_comparison(rows))
+            print(pair_ratios(rows))
+            print(load(), flush=True)
 
 
 if __name__ == "__main__":

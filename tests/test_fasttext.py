@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import random
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -246,35 +247,169 @@ def test_sgd_step_is_one_autograd_sgd_step(loss):
     torch.testing.assert_close(model.input.weight, reference.input.weight)
 
 
-def test_read_indexed_in_parts_equals_read_file(tmp_path):
-    lines = [f"__label__{'pos' if i % 3 else 'neg'} w{i % 7} café\xa0{i} ok" for i in range(40)]
-    lines[5] = "no label here"
-    lines[9] = ""
-    lines[12] = "mid __label__pos line\r"
-    lines[30] = "日本 __label__neg 🎬\x00x"
-    path = tmp_path / "data.txt"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+def read_indexed_reference(path):
+    """What read_indexed computes, the readable way: read_file, then index_tokens."""
     examples = ft.read_file(path)
     kept = [(labs, toks) for labs, toks in examples if labs]
-    distinct, rows, lengths = ft.index_tokens([toks for _, toks in kept])
-    for parts in (1, 2, 3, 7):
-        n, unlabelled, labels, (d2, r2, l2) = ft.read_indexed(path, parts)
-        assert n == 40 and unlabelled == [6, 10] and labels == [labs for labs, _ in kept]
-        assert [d2[i] for i in r2] == [distinct[i] for i in rows] and l2.tolist() == lengths.tolist()
+    unlabelled = [n for n, (labs, _) in enumerate(examples, start=1) if not labs]
+    indexed = ft.index_tokens([toks for _, toks in kept])
+    return len(examples), unlabelled, [labs for labs, _ in kept], indexed
 
 
-def test_non_utf8_in_a_later_part_names_its_line(tmp_path):
+def assert_reads_as_the_reference(path, piece_bytes=1 << 20):
+    n, unlabelled, labels, (distinct, rows, lengths) = ft.read_indexed(path, piece_bytes)
+    n2, unlabelled2, labels2, (distinct2, rows2, lengths2) = read_indexed_reference(path)
+    assert (n, unlabelled, labels) == (n2, unlabelled2, labels2)
+    assert distinct == distinct2  # the same ids: first occurrences in labelled lines
+    assert rows.tolist() == rows2.tolist() and lengths.tolist() == lengths2.tolist()
+
+
+TRICKY_LINES = [
+    "zeta alpha 日本",  # unlabelled: its words count only where a labelled line has them
+    "__label__b alpha zeta </s> mid",  # a literal </s> is the end-of-line word
+    "mid __label__pos line\r",
+    "日本 __label__neg 🎬\x00x\tcafé\xa0naïve\x0bv\x0cf",  # \xa0 is not fastText whitespace
+    "",
+    "__label__a __label__b",  # labels only: the line is just </s>
+    # tokens of 8, 9, 16, 17 and more bytes that share their first bytes
+    "__label__a abcdefgh abcdefghi abcdefghijklmnop abcdefghijklmnopq abcdefghijklmnopqrstuvwxyz0",
+    "__label__a abcdefghijklmnopq abcdefghijklmnop abcdefgh abcdefghi 🎬🎬🎬🎬🎬 🎬🎬🎬🎬",
+    "no label here",
+    "__label__c   spaced\t\tout  ",
+]
+
+
+@pytest.mark.parametrize("piece_bytes", [1, 30, 1 << 20])
+def test_read_indexed_equals_read_file_then_index_tokens(tmp_path, piece_bytes):
+    path = tmp_path / "data.txt"
+    path.write_text("\n".join(TRICKY_LINES), encoding="utf-8")  # and no newline at the end
+    assert_reads_as_the_reference(path, piece_bytes)
+    labelled = [line for line in TRICKY_LINES if "__label__" in line]
+    path.write_text("\n".join(labelled) + "\n\n__label__z last\n", encoding="utf-8")  # one empty line
+    assert_reads_as_the_reference(path, piece_bytes)
+    path.write_text("\n".join(labelled) + "\n", encoding="utf-8")  # every line labelled
+    assert_reads_as_the_reference(path, piece_bytes)
+    path.write_bytes(b"")
+    assert ft.read_indexed(path)[:3] == (0, [], [])
+
+
+def test_read_indexed_on_many_random_tokens_grows_its_table(tmp_path, monkeypatch):
+    tables = []
+
+    class Recorded(ft._TokenTable):
+        def __init__(self, bits):
+            tables.append(bits)
+            super().__init__(bits)
+
+    monkeypatch.setattr(ft, "_TokenTable", Recorded)
+    rng = random.Random(0)
+    vocab = [f"{i:x}" for i in range(40_000)]
+    vocab += ["".join(rng.choices("xé日🎬", k=rng.randint(1, 9))) for _ in range(999)]
+    tokens = vocab + rng.choices(vocab, k=10_000)  # mostly seen once: far more distinct than usual
+    rng.shuffle(tokens)
+    lines = [" ".join(["__label__" + rng.choice("ab")] + tokens[i:i + 25])
+             for i in range(0, len(tokens), 25)]
+    path = tmp_path / "data.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert_reads_as_the_reference(path, piece_bytes=4096)
+    assert len(tables) > 1  # the first table filled up, and a larger one took over
+
+
+def colliding_token(key: int, rng) -> bytes:
+    """A printable 16-byte token whose hash key (as _TokenTable makes it) is ``key``."""
+    k1, k2 = (int(k) for k in ft._KEY_MULTIPLIERS)
+    while True:
+        lo = bytes(rng.choice(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(8))
+        hi = (key - int.from_bytes(lo, "little") * k1) * pow(k2, -1, 2**64) % 2**64
+        if all(33 <= c < 127 for c in hi.to_bytes(8, "little")):
+            return lo + hi.to_bytes(8, "little")
+
+
+def token_key(token: bytes) -> int:
+    k1, k2 = (int(k) for k in ft._KEY_MULTIPLIERS)
+    lo, hi = int.from_bytes(token[:8], "little"), int.from_bytes(token[8:16], "little")
+    return (lo * k1 + hi * k2) % 2**64
+
+
+def test_tokens_whose_hash_keys_collide_keep_their_own_ids(tmp_path):
+    """Real collisions: a 16-byte token with another's key, and an 8-byte token with
+    a long one's key. Each pair lands in one slot and must still get two ids."""
+    rng, inverse = random.Random(0), pow(int(ft._KEY_MULTIPLIERS[0]), -1, 2**64)
+    a = b"abcdefghijklmnop"
+    b = colliding_token(token_key(a), rng)
+    while True:  # a long token whose key an 8-byte printable token also has
+        long = bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(20))
+        short = (token_key(long) * inverse % 2**64).to_bytes(8, "little")
+        if all(33 <= c < 127 for c in short):
+            break
+    for x, y in ((a, b), (long, short)):
+        assert x != y and token_key(x) == token_key(y)
+        table = ft._TokenTable(10)
+        data = b" " + x + b" " + y + b" " + x + b" " + bytes(16)
+        buf = np.frombuffer(data, dtype=np.uint8)
+        ids, new = table.identities(data, buf, *ft._token_spans(buf))
+        assert np.count_nonzero(table.keys) == 1  # one key for both: a collision in the table
+        assert ids[0] == ids[2] != ids[1] and new.tolist() == [0, 1]
+        path = tmp_path / "data.txt"
+        for first, second in ((x, y), (y, x)):
+            path.write_bytes(b"__label__p %s %s\n__label__q %s z %s\n" % (first, second, second, first))
+            assert_reads_as_the_reference(path)
+
+
+def test_non_utf8_names_its_line_and_byte_when_read_indexed(tmp_path):
     path = tmp_path / "bad.txt"
     path.write_bytes(b"".join(b"__label__a fine line %d\n" % i for i in range(30)) + b"__label__b bad \xff here\n")
     with pytest.raises(ValueError, match=r"bad.txt, line 31, byte 16: not valid UTF-8"):
-        ft.read_indexed(path, 3)
+        ft.read_indexed(path, piece_bytes=100)
+    path.write_bytes(b"no label, bad \xff\n__label__a fine\n")  # in a line that is skipped
+    with pytest.raises(ValueError, match=r"bad.txt, line 1, byte 15: not valid UTF-8"):
+        ft.read_indexed(path)
 
 
-def test_permute_texts_moves_whole_texts():
-    indexed = ft.index_tokens([["a", "b"], ["c"], ["d", "e", "f"]])
-    distinct, rows, lengths = ft.permute_texts(indexed, np.array([2, 0, 1]))
-    assert [distinct[i] for i in rows] == ["d", "e", "f", "</s>", "a", "b", "</s>", "c", "</s>"]
-    assert lengths.tolist() == [4, 3, 2]
+def distinct_per_text_reference(ids, counts):
+    out_ids, per_text, weights = [], [], []
+    for text in np.split(ids, np.cumsum(counts)[:-1]):
+        seen = Counter(text.tolist())
+        out_ids += sorted(seen)
+        per_text.append(len(seen))
+        weights += [np.float32(seen[i] / len(text)) for i in sorted(seen)]
+    return out_ids, per_text, weights
+
+
+def test_distinct_per_text_equals_counting_each_text():
+    rng = np.random.default_rng(1)
+    counts = rng.integers(0, 700, 60)  # lengths across many powers of two, and empty texts
+    counts[:3] = [0, 1, 2]
+    ids = rng.integers(0, 50, counts.sum()).astype(np.int32)
+    ids[:400] = rng.integers(0, 2 ** 31 - 2, 400)  # large ids, below the padding value
+    got = ft.distinct_per_text(ids, counts)
+    expected = distinct_per_text_reference(ids, counts)
+    assert [g.tolist() for g in got] == [list(e) for e in expected]
+    assert got[0].dtype == np.int32 and got[2].dtype == np.float32
+
+
+@pytest.mark.slow
+def test_fast_preparation_equals_the_reference_on_real_imdb(real_root, tmp_path):
+    """Reading, then features and their weights, equal the readable code on the
+    real IMDB training file (features: 1,500 reviews, in training order)."""
+    train_path, _ = ft.write_imdb(tmp_path, "polarity", max_test=10)
+    assert_reads_as_the_reference(train_path)
+    _, _, label_lists, indexed = ft.read_indexed(train_path)
+    d = ft.Dictionary.from_indexed(indexed, label_lists, word_ngrams=2, bucket=2_000_000)
+    order = np.random.default_rng(0).permutation(len(label_lists))[:1500]
+    ids, per_text, weights = ft._training_features(d, indexed, order, 2, piece_tokens=50_000)
+    distinct, rows, lengths = indexed
+    starts, hashes = np.cumsum(lengths) - lengths, {}
+    features = []
+    for t in order.tolist():
+        tokens = [distinct[i] for i in rows[starts[t]:starts[t] + lengths[t]].tolist()]
+        token_hashes = [hashes.setdefault(w, ft.fasttext_hash(w)) for w in tokens]
+        features.append([d.word_id[w] for w in tokens]
+                        + [len(d.words) + b for b in ft.ngram_buckets(token_hashes, 2, d.bucket)])
+    expected = distinct_per_text_reference(np.concatenate(features).astype(np.int32),
+                                           np.array([len(f) for f in features]))
+    assert ids.tolist() == expected[0] and per_text.tolist() == expected[1]
+    assert weights.tolist() == expected[2]
 
 
 def test_lines_left_without_features_are_skipped_or_refused():

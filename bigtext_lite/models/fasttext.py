@@ -41,6 +41,7 @@ import time
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -173,22 +174,17 @@ def parse_line(line: str, label_prefix: str = LABEL_PREFIX) -> tuple[list[str], 
     return labels, words
 
 
-def _lines(raw: bytes, path, offset: int = 0, encoding_errors: str = "strict") -> list[str]:
-    """The lines of ``raw`` (the bytes from ``offset`` on of the file ``path``);
-    a byte that is not UTF-8 raises a ``ValueError`` naming its line and byte."""
+def _decode(raw: bytes, path, encoding_errors: str = "strict") -> str:
+    """``raw`` (the bytes of the file ``path``) as text; a byte that is not UTF-8
+    raises a ``ValueError`` naming its line and byte."""
     try:
-        text = raw.decode("utf-8", errors=encoding_errors)
+        return raw.decode("utf-8", errors=encoding_errors)
     except UnicodeDecodeError as err:
-        with open(path, "rb") as f:
-            before = f.read(offset + err.start)
+        before = raw[:err.start]
         line, line_start = before.count(b"\n") + 1, before.rfind(b"\n") + 1
         raise ValueError(f"{path}, line {line}, byte {len(before) - line_start + 1}: "
                          f"not valid UTF-8 ({raw[err.start:err.start + 1]!r}); re-encode the file as UTF-8 "
                          f"or pass encoding_errors='replace'") from None
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()  # the newline that ends the last line does not start another
-    return lines
 
 
 def read_file(path: str | Path, encoding_errors: str = "strict") -> list[tuple[list[str], list[str]]]:
@@ -197,55 +193,175 @@ def read_file(path: str | Path, encoding_errors: str = "strict") -> list[tuple[l
     Non-UTF-8 bytes raise a ``ValueError`` naming the line and its byte, unless
     ``encoding_errors="replace"`` (then they become U+FFFD).
     """
-    return [parse_line(line) for line in _lines(Path(path).read_bytes(), path, 0, encoding_errors)]
+    lines = _decode(Path(path).read_bytes(), path, encoding_errors).split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline that ends the last line does not start another
+    return [parse_line(line) for line in lines]
 
 
-def _read_part(path, start: int, end: int):
-    """Bytes start..end (whole lines) of a fastText file: (lines, 1-based numbers of
-    the unlabelled lines, the labels of the others, :func:`index_tokens` of their words)."""
-    with open(path, "rb") as f:
-        f.seek(start)
-        examples = [parse_line(line) for line in _lines(f.read(end - start), path, start)]
-    unlabelled = [n for n, (labs, _) in enumerate(examples, start=1) if not labs]
-    kept = [e for e in examples if e[0]]
-    return len(examples), unlabelled, [labs for labs, _ in kept], index_tokens([toks for _, toks in kept])
+_FIRST_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)  # k low bytes
+_LONG = np.uint64(0x8000000000000001)  # zero bytes inside: no token's first 8 bytes
+_KEY_MULTIPLIERS = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)  # odd: one-to-one
 
 
-def read_indexed(path: str | Path, processes: int = 1):
-    """:func:`read_file`, then :func:`index_tokens` of the labelled lines, with the file
-    cut at line ends into ``processes`` parts read in parallel (reading is the
-    Python-bound part of training). Returns (lines, 1-based numbers of the unlabelled
-    lines, the labels of the others, their indexed tokens)."""
-    size, cuts = os.path.getsize(path), [0]
-    with open(path, "rb") as f:
-        for k in range(1, processes):
-            f.seek(max(cuts[-1], size * k // processes))
-            f.readline()  # on to the end of that line
-            cuts.append(f.tell())
-    parts = [(path, a, b) for a, b in zip(cuts, cuts[1:] + [size]) if b > a]
-    if len(parts) > 1:
-        with torch.multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn").Pool(len(parts)) as pool:
-            results = pool.starmap(_read_part, parts)
-    else:
-        results = [_read_part(*part) for part in parts]
-    index: dict[str, int] = {}
-    lines, unlabelled, labels, rows, lengths = 0, [], [], [np.empty(0, np.int64)], [np.empty(0, np.int64)]
-    for n, unlabelled_here, labels_here, (distinct, rows_here, lengths_here) in results:
-        renumber = np.array([index.setdefault(t, len(index)) for t in distinct], dtype=np.int64)
-        rows.append(renumber[rows_here])
-        lengths.append(lengths_here)
-        labels += labels_here
-        unlabelled += [lines + u for u in unlabelled_here]
-        lines += n
-    return lines, unlabelled, labels, (list(index), np.concatenate(rows), np.concatenate(lengths))
+def _token_spans(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the runs of bytes between fastText's whitespace in ``buf``,
+    which starts and ends with whitespace. UTF-8 writes no other character with
+    these bytes, so splitting the bytes splits the text exactly."""
+    space = (buf == 32) | (buf - np.uint8(9) <= 4) | (buf == 0)  # " ", \t \n \v \f \r, \0
+    edges = np.flatnonzero(space[1:] != space[:-1]) + 1
+    return edges[0::2], edges[1::2]
 
 
-def permute_texts(indexed, order: np.ndarray):
-    """:func:`index_tokens`'s result with its texts in the given order."""
-    distinct, rows, lengths = indexed
-    new_lengths = lengths[order]
-    shift = (np.cumsum(lengths) - lengths)[order] - (np.cumsum(new_lengths) - new_lengths)
-    return distinct, rows[np.arange(len(rows)) + np.repeat(shift, new_lengths)], new_lengths
+class _TableFull(Exception):
+    """The hash table is half full: read again with a larger one."""
+
+
+class _TokenTable:
+    """Token bytes -> an id ("identity"), exactly, for a file read piece by piece.
+
+    A token's first 8 bytes, zero-padded, are a number ``lo`` that tells it apart
+    from every other token as short (no token holds a zero byte); with the next 8
+    bytes they make a hash key. numpy places the keys of a whole piece at once in an
+    open-addressing table. Tokens in one slot share their key, so one whose ``lo``
+    equals that of the first token in the slot is that token (up to 16 bytes);
+    longer tokens, and those unlike the first in their slot (a hash collision), get
+    their identity from a dict, numbered after the slots.
+    """
+
+    def __init__(self, bits: int):
+        self.keys = np.zeros(1 << bits, dtype=np.uint64)  # 0: an empty slot
+        self.lo = np.zeros(1 << bits, dtype=np.uint64)  # of the slot's first token; 0: none yet
+        self.long: dict[bytes, int] = {}
+        self.filled = 0
+
+    def identities(self, data: bytes, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray):
+        """Each token's identity, and the tokens (indices) that are the first of a new one."""
+        windows = np.ndarray((len(buf) - 7,), "<u8", buf, strides=(1,))  # bytes i..i+7, one number
+        lengths = ends - starts
+        lo = windows[starts] & _FIRST_BYTES[np.minimum(lengths, 8)]
+        longer = np.flatnonzero(lengths > 8)
+        hi = windows[starts[longer] + 8] & _FIRST_BYTES[np.minimum(lengths[longer] - 8, 8)]
+        with np.errstate(over="ignore"):
+            keys = lo * _KEY_MULTIPLIERS[0]
+            keys[longer] += hi * _KEY_MULTIPLIERS[1]
+        lo[longer[lengths[longer] > 16]] = _LONG  # never a slot's first token's: to the dict
+        ids = self._slots(keys)
+        slot_lo = self.lo[ids]
+        odd = np.flatnonzero(lo != slot_lo)  # in slots not yet claimed, collisions, long tokens
+        claims = odd[(slot_lo[odd] == 0) & (lo[odd] != _LONG)]
+        claimed, first = np.unique(ids[claims], return_index=True)  # a slot's first claimant wins
+        self.lo[claimed] = lo[claims[first]]
+        odd = odd[lo[odd] != self.lo[ids[odd]]]
+        known = len(self.long)
+        ids[odd] = [len(self.keys) + self.long.setdefault(data[s:e], len(self.long))
+                    for s, e in zip(starts[odd].tolist(), ends[odd].tolist())]
+        in_dict, first_in_dict = np.unique(ids[odd], return_index=True)
+        new = np.concatenate([claims[first], odd[first_in_dict[in_dict >= len(self.keys) + known]]])
+        return ids, np.sort(new)
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        """Each key's slot, equal keys in the same one: a key takes its home slot if
+        empty (of several claimants, one wins) or if it holds the key; the others try
+        the next slot, round by round."""
+        size = len(self.keys)  # a power of two
+        slots = (keys >> np.uint64(65 - size.bit_length())).view(np.int64)  # the best-mixed bits
+        pending = np.flatnonzero(self.keys[slots] != keys)  # most keys are home already
+        while len(pending):
+            s, k = slots[pending], keys[pending]
+            empty = self.keys[s] == 0
+            self.filled += len(np.unique(s[empty]))
+            if self.filled > size // 2:
+                raise _TableFull
+            self.keys[s[empty]] = k[empty]
+            moved = self.keys[s] != k
+            slots[pending[moved]] = (s[moved] + 1) & (size - 1)
+            pending = pending[moved]
+        return slots
+
+
+@contextmanager
+def _collector_paused():
+    """Preparing a file makes many lists that live on (each line's labels, the
+    words): the garbage collector would walk them again and again, for nothing."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def read_indexed(path: str | Path, piece_bytes: int = 1 << 20):
+    """:func:`read_file`, then :func:`index_tokens` of the labelled lines: the same
+    result, from numpy on the file's bytes, a piece of whole lines at a time (so
+    that its arrays stay small: a fresh process pays for every page of memory it
+    touches) rather than line by line in Python. Returns (lines, 1-based numbers of
+    the unlabelled lines, the labels of the others, their indexed tokens)."""
+    raw = Path(path).read_bytes()
+    if raw and not raw.endswith(b"\n"):
+        raw += b"\n"  # the last line
+    bits = max(10, math.ceil(math.log2(128 * math.sqrt(len(raw) / 5) + 1)))  # IMDB: 5x its words
+    with _collector_paused():
+        while True:
+            try:
+                return _read_pieces(raw, path, _TokenTable(bits), piece_bytes)
+            except _TableFull:  # four times larger
+                bits += 2
+
+
+def _read_pieces(raw: bytes, path, table: _TokenTable, piece_bytes: int):
+    """:func:`read_indexed` with ``table``. ``code`` per identity: a word's id (they
+    count first occurrences in labelled lines, as :func:`index_tokens`), -1 for a
+    word without one yet, -2 - its number for a label."""
+    labels, words = [], []  # by number, by id
+    code = np.full(2 * len(table.keys), -1, dtype=np.int32)
+    spelled = np.empty(len(code), dtype=object)  # per identity: the token
+    lines, unlabelled, label_lists, rows, lengths = 0, [], [], [], []
+    start = 0
+    while start < len(raw):
+        stop = raw.find(b"\n", start + piece_bytes) + 1 or len(raw)
+        # "</s>" ends every line as a token; a space before and zeros after to read past the end
+        data = b"".join([b" ", raw[start:stop].replace(b"\n", b" </s>\n"), bytes(16)])
+        buf = np.frombuffer(data, dtype=np.uint8)
+        starts, ends = _token_spans(buf)
+        ids, new = table.identities(data, buf, starts, ends)
+        if len(code) < len(table.keys) + len(table.long):
+            code = np.concatenate([code, np.full(len(code), -1, dtype=np.int32)])
+            spelled = np.concatenate([spelled, np.empty(len(spelled), dtype=object)])
+        try:  # all bytes but ASCII whitespace are in tokens: the file is UTF-8 if they are
+            joined = b"\n".join([data[s:e] for s, e in zip(starts[new].tolist(),
+                                                             ends[new].tolist())]).decode()
+        except UnicodeDecodeError:
+            _decode(raw, path)  # raises, naming the line and byte
+        names = joined.split("\n") if len(new) else []
+        spelled[ids[new]] = names
+        for identity, name in zip(ids[new].tolist(), names) if LABEL_PREFIX in joined else ():
+            if name.startswith(LABEL_PREFIX):
+                code[identity] = -2 - len(labels)
+                labels.append(name)
+        codes = code[ids]
+        ends_at = np.searchsorted(starts, np.flatnonzero(buf == 10))  # tokens up to each line's end
+        label_at = np.flatnonzero(codes <= -2)
+        per_line = np.bincount(np.searchsorted(ends_at, label_at, side="right"),
+                               minlength=len(ends_at))
+        labelled, kept = per_line > 0, codes > -2
+        if not labelled.all():
+            kept &= np.repeat(labelled, np.diff(ends_at, prepend=0))
+            unlabelled += (lines + 1 + np.flatnonzero(~labelled)).tolist()
+        here = [labels[-2 - c] for c in codes[label_at].tolist()]
+        cuts = np.cumsum(per_line[labelled]).tolist()
+        label_lists += [here[a:b] for a, b in zip([0] + cuts, cuts)]
+        fresh, first = np.unique(ids[kept & (codes == -1)], return_index=True)
+        fresh = fresh[np.argsort(first)]  # by first occurrence
+        code[fresh] = len(words) + np.arange(len(fresh))
+        words += spelled[fresh].tolist()
+        rows.append(code[ids[kept]])
+        lengths.append((np.diff(ends_at, prepend=0) - per_line)[labelled])  # words and </s>
+        start, lines = stop, lines + len(ends_at)
+    return lines, unlabelled, label_lists, (words, np.concatenate(rows or [np.empty(0, np.int32)]),
+                                            np.concatenate(lengths or [np.empty(0, np.int64)]))
 
 
 def write_file(path: str | Path, texts: Iterable[Sequence[str]], labels: Iterable[Sequence[str] | str]) -> Path:
@@ -284,19 +400,36 @@ def distinct_per_text(ids: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, 
     """Each text's distinct feature ids, with weights (occurrences / features of the
     text): the same mean from fewer rows (about half for IMDB's words, 0.7 with
     bigrams), so training reads and updates fewer rows. Returns (ids, distinct
-    per text, weights); a text's ids come sorted."""
-    width = int(ids.max(initial=0)) + 1
-    key = np.repeat(np.arange(len(counts), dtype=np.int64) * width, counts)
-    key += ids
-    key.sort()  # by text, then by id: repeats are now neighbours
-    first = np.ones(len(key), dtype=bool)
-    np.not_equal(key[1:], key[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    occurrences = np.diff(np.append(starts, len(key)))
-    key = key[starts]
-    text = key // width
-    weights = (occurrences / counts[text]).astype(np.float32)
-    return (key - text * width).astype(ids.dtype), np.bincount(text, minlength=len(counts)), weights
+    per text, weights); a text's ids come sorted.
+
+    Each text is a row of a buffer, padded to a power of two with a value no id has,
+    rows of one width together: sorting the rows of each width as a matrix is many
+    short sorts in cache, several times faster than one sort of all (text, id) pairs.
+    """
+    pad = np.iinfo(ids.dtype).max
+    width = 1 << np.ceil(np.log2(np.maximum(counts, 1))).astype(np.int64)
+    by_width = np.argsort(width, kind="stable")  # the texts row by row
+    row_at = np.cumsum(width[by_width]) - width[by_width]
+    text_at = np.empty(len(counts), dtype=np.int64)
+    text_at[by_width] = row_at
+    buf = np.full(int(width.sum()), pad, dtype=ids.dtype)
+    buf[np.repeat(text_at - (np.cumsum(counts) - counts), counts) + np.arange(len(ids))] = ids
+    for w in np.unique(width).tolist():
+        rows = np.flatnonzero(width[by_width] == w)
+        buf[row_at[rows[0]]:row_at[rows[-1]] + w].reshape(-1, w).sort(axis=1)
+    new = np.ones(len(buf) + 1, dtype=bool)  # where a run of equal ids starts, and the end
+    np.not_equal(buf[1:], buf[:-1], out=new[1:-1])
+    new[row_at] = True
+    at = np.flatnonzero(new)
+    run_at = np.searchsorted(at, text_at)  # each text's first run; a padded row ends in one of pad
+    per_text = np.diff(run_at[by_width], append=len(at) - 1)[np.argsort(by_width)]
+    per_text -= counts < width
+    runs = np.repeat(run_at - (np.cumsum(per_text) - per_text), per_text)
+    runs += np.arange(len(runs))
+    starts = at[runs]
+    # float32 division of counts below 2**24 rounds as float64 division then float32 does
+    occurrences = (at[runs + 1] - starts).astype(np.float32)
+    return buf[starts], per_text, occurrences / np.repeat(counts.astype(np.float32), per_text)
 
 
 class Dictionary:
@@ -349,34 +482,50 @@ class Dictionary:
 
     def encode(self, indexed) -> tuple[np.ndarray, np.ndarray]:
         """Features of texts given by :func:`index_tokens`, vectorised over all
-        their tokens: (feature ids of all texts one after another, count per text).
+        their tokens: (feature ids of all texts one after another, count per text)."""
+        return self.encode_rows(self.token_tables(indexed[0]), *indexed[1:])
+
+    def token_tables(self, distinct: list[str]):
+        """What :meth:`encode_rows` looks up per distinct token: its word id (-1 for
+        none), its hash as the C++ widens it (each 32-bit hash enters as a signed int32
+        widened to 64 bits) and which token is ``</s>``, both only for n-grams."""
+        if self.num_features >= 2**31:
+            raise ValueError(f"{self.num_features:,} features do not fit int32 ids; "
+                             f"use a smaller bucket")
+        word_ids = np.array([self.word_id.get(t, -1) for t in distinct], dtype=np.int32)
+        if self.word_ngrams == 1:
+            return word_ids, None, -1
+        hashes = fasttext_hashes(distinct).view(np.int32).astype(np.int64).view(np.uint64)
+        return word_ids, hashes, distinct.index(EOS) if EOS in distinct else -1
+
+    def encode_rows(self, tables, rows: np.ndarray, lengths: np.ndarray):
+        """:meth:`encode` of the texts whose tokens are ``rows`` (indices into the
+        distinct tokens that ``tables`` describes), ``lengths`` tokens each.
 
         Row i of a (tokens, n) table holds token i's word id and the ids of the
         2..n-grams that start at it (-1 where there is none), so reading the table
         row by row lists each text's features together. The n-gram hash follows
         the C++ code's 64-bit arithmetic, which unsigned numpy integers wrap exactly.
         """
-        distinct, rows, lengths = indexed
         if len(lengths) == 0:
             return np.empty(0, dtype=np.int32), lengths
-        if self.num_features >= 2**31:
-            raise ValueError(f"{self.num_features:,} features do not fit int32 ids; use a smaller bucket")
+        word_ids, hashes, eos = tables
         table = np.full((len(rows), self.word_ngrams), -1, dtype=np.int32)  # half the memory of int64
-        table[:, 0] = np.array([self.word_id.get(t, -1) for t in distinct], dtype=np.int32)[rows]
+        table[:, 0] = word_ids[rows]
         if self.word_ngrams > 1:
-            # each 32-bit hash enters as a signed int32 widened to 64 bits, as in the C++
-            word_hash = fasttext_hashes(distinct).view(np.int32).astype(np.int64).view(np.uint64)[rows]
+            word_hash = hashes[rows]
             # An n-gram may run on past token i only if token i is not </s>: n-grams
             # never span two lines (nor a "</s>" inside one, where fastText ends the line).
-            open_ = rows != distinct.index(EOS)
+            open_ = rows != eos
             h, ok = word_hash, np.ones(len(rows), dtype=bool)
             with np.errstate(over="ignore"):
                 for k in range(1, self.word_ngrams):  # n-grams of k + 1 words
                     h = h[:-1] * np.uint64(116049371) + word_hash[k:]
                     ok = ok[:-1] & open_[k - 1:-1]
                     table[:len(h), k][ok] = (h[ok] % np.uint64(self.bucket)).astype(np.int32) + len(self.words)
-        keep = table >= 0
-        per_text = np.add.reduceat(keep.sum(1), np.cumsum(lengths) - lengths)
+        keep = table >= 0  # a text's entries are consecutive: sum them flat (keep.sum(1) is slow)
+        per_text = np.add.reduceat(keep.ravel(), (np.cumsum(lengths) - lengths) * self.word_ngrams,
+                                   dtype=np.int64)
         return table[keep], per_text
 
     def state(self) -> dict:
@@ -396,14 +545,17 @@ class FastText(nn.Module):
     """
 
     def __init__(self, num_features: int, num_labels: int, dim: int, loss: str = "softmax",
-                 label_counts: Sequence[int] | None = None, neg: int = 5):
+                 label_counts: Sequence[int] | None = None, neg: int = 5, shared: bool = False):
         super().__init__()
         if loss not in ("softmax", "hs", "ns", "ova"):
             raise ValueError(f"loss must be 'softmax', 'hs', 'ns' or 'ova', got {loss!r}")
         if loss in ("hs", "ns") and label_counts is None:
             raise ValueError(f"loss={loss!r} needs label_counts")
         self.loss_name, self.num_labels, self.neg = loss, num_labels, neg
-        weight = torch.empty(num_features, dim).uniform_(-1.0 / dim, 1.0 / dim)  # fastText's initialisation
+        weight = torch.empty(num_features, dim)
+        if shared:  # for Hogwild workers: filled in shared memory, not filled, then copied there
+            weight.share_memory_()
+        weight.uniform_(-1.0 / dim, 1.0 / dim)  # fastText's initialisation
         self.input = nn.EmbeddingBag(num_features, dim, mode="mean", _weight=weight)
         rows = num_labels - 1 if loss == "hs" else num_labels  # hs: one row per inner tree node
         self.output = nn.Parameter(torch.zeros(rows, dim))  # zero, as in fastText
@@ -688,17 +840,29 @@ def _train_shard(model: FastText, data: _Examples, batches: list[int], args: Arg
     bar.close()
 
 
-def _training_features(dictionary: Dictionary, indexed, parts: int):
-    """:func:`distinct_per_text` of ``dictionary.encode(indexed)``, with the texts cut
-    into ``parts`` that run in threads: numpy lets go of the GIL in its loops, so
-    they run in parallel. Returns (ids, distinct per text, weights)."""
+def _training_features(dictionary: Dictionary, indexed, order: np.ndarray, threads: int,
+                       piece_tokens: int = 1 << 18):
+    """:func:`distinct_per_text` of ``dictionary.encode(indexed)`` with the texts in
+    the given order, a piece of texts at a time (``piece_tokens`` tokens or so: small
+    arrays, as a fresh process pays for every page of memory it touches) in
+    ``threads`` threads (numpy lets go of the GIL in its loops). Returns (ids,
+    distinct per text, weights)."""
     distinct, rows, lengths = indexed
-    cuts = np.linspace(0, len(lengths), parts + 1).astype(int)
-    token_cuts = np.concatenate([[0], np.cumsum(lengths)])[cuts]
-    pieces = [(distinct, rows[token_cuts[k]:token_cuts[k + 1]], lengths[cuts[k]:cuts[k + 1]]) for k in range(parts)]
-    with ThreadPoolExecutor(parts) as pool:
-        results = list(pool.map(lambda piece: distinct_per_text(*dictionary.encode(piece)), pieces))
-    return tuple(np.concatenate(column) for column in zip(*results))
+    tables, starts = dictionary.token_tables(distinct), np.cumsum(lengths) - lengths
+    ends = np.cumsum(lengths[order])
+    cuts = np.unique(np.searchsorted(ends, np.arange(0, ends[-1:].sum(), piece_tokens)))
+
+    def piece(a: int, b: int):
+        texts = order[a:b]
+        n = lengths[texts]
+        k = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)  # each token's place in its text
+        tokens = rows[np.repeat(starts[texts], n) + k]
+        return distinct_per_text(*dictionary.encode_rows(tables, tokens, n))
+
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(piece, cuts.tolist(), cuts[1:].tolist() + [len(order)]))
+    empty = (np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.float32))  # no texts
+    return tuple(np.concatenate(column) for column in zip(empty, *results))
 
 
 def train_supervised(data, lr: float = 0.1, dim: int = 100, epoch: int = 5, minCount: int = 1,
@@ -723,32 +887,39 @@ def train_supervised(data, lr: float = 0.1, dim: int = 100, epoch: int = 5, minC
         raise ValueError("thread > 1 is CPU Hogwild; on a GPU use thread=1")
     args = Args(lr, dim, epoch, minCount, wordNgrams, bucket, loss, neg, batch_size, seed)
     t0 = time.perf_counter()  # preparation counts from the file, as the official's time does
-    if isinstance(data, (str, Path)):
-        lines, unlabelled, label_lists, indexed = read_indexed(data, thread)
-    else:
-        examples = list(data)
-        lines, unlabelled = len(examples), [n for n, (labs, _) in enumerate(examples, start=1) if not labs]
-        examples = [e for e in examples if e[0]]
-        label_lists, indexed = [labs for labs, _ in examples], index_tokens([toks for _, toks in examples])
-    if unlabelled:
-        warnings.warn(f"{len(unlabelled)} of {lines} lines have no label and were skipped "
-                      f"(lines {unlabelled[:5]}{' ...' if len(unlabelled) > 5 else ''})")
-    order = np.random.default_rng(seed).permutation(len(label_lists))  # a file sorted by label must not
-    label_lists, indexed = [label_lists[i] for i in order], permute_texts(indexed, order)  # give sorted batches
-    dictionary = Dictionary.from_indexed(indexed, label_lists, minCount, wordNgrams, bucket)
-    ids, counts, weights = _training_features(dictionary, indexed, thread)
-    labels = [[dictionary.label_id[l] for l in labs] for labs in label_lists]
-    if len(counts) and not counts.any():
-        raise ValueError(f"no line has a feature left at minCount={minCount}: lower minCount")
-    if (counts == 0).any():  # only possible when minCount drops </s>
-        warnings.warn(f"{int((counts == 0).sum())} lines have no feature left at minCount={minCount} and were skipped")
-        labels = [labs for labs, c in zip(labels, counts) if c]
-        counts = counts[counts > 0]
-    multi = loss == "ova"
-    torch.manual_seed(seed)
-    model = FastText(dictionary.num_features, len(dictionary.labels), dim, loss, dictionary.label_counts, neg)
-    model.to(device)
-    data = _Examples(ids, counts, weights, labels, len(dictionary.labels), multi, batch_size, device)
+    with _collector_paused():
+        if isinstance(data, (str, Path)):
+            lines, unlabelled, label_lists, indexed = read_indexed(data)
+        else:
+            examples = list(data)
+            lines = len(examples)
+            unlabelled = [n for n, (labs, _) in enumerate(examples, start=1) if not labs]
+            examples = [e for e in examples if e[0]]
+            label_lists = [labs for labs, _ in examples]
+            indexed = index_tokens([toks for _, toks in examples])
+        if unlabelled:
+            warnings.warn(f"{len(unlabelled)} of {lines} lines have no label and were skipped "
+                          f"(lines {unlabelled[:5]}{' ...' if len(unlabelled) > 5 else ''})")
+        # a file sorted by label must not give sorted batches
+        order = np.random.default_rng(seed).permutation(len(label_lists))
+        label_lists = [label_lists[i] for i in order]
+        dictionary = Dictionary.from_indexed(indexed, label_lists, minCount, wordNgrams, bucket)
+        ids, counts, weights = _training_features(dictionary, indexed, order, thread)
+        labels = [[dictionary.label_id[l] for l in labs] for labs in label_lists]
+        if len(counts) and not counts.any():
+            raise ValueError(f"no line has a feature left at minCount={minCount}: lower minCount")
+        if (counts == 0).any():  # only possible when minCount drops </s>
+            warnings.warn(f"{int((counts == 0).sum())} lines have no feature left at "
+                          f"minCount={minCount} and were skipped")
+            labels = [labs for labs, c in zip(labels, counts) if c]
+            counts = counts[counts > 0]
+        multi = loss == "ova"
+        torch.manual_seed(seed)
+        model = FastText(dictionary.num_features, len(dictionary.labels), dim, loss,
+                         dictionary.label_counts, neg, shared=thread > 1)
+        model.to(device)
+        data = _Examples(ids, counts, weights, labels, len(dictionary.labels), multi, batch_size,
+                         device)
     prep_s = time.perf_counter() - t0
 
     t1 = time.perf_counter()
@@ -788,23 +959,28 @@ def train_supervised(data, lr: float = 0.1, dim: int = 100, epoch: int = 5, minC
 
 
 _TRAIN_IN_FRESH_PROCESS = """
-import json, sys, time
+import json, resource, sys, time
 how, path, kwargs, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+
+def cpu():  # this process's threads and its ended children (the Hogwild workers)
+    return sum(sum(resource.getrusage(who)[:2]) for who in (resource.RUSAGE_SELF,
+                                                            resource.RUSAGE_CHILDREN))
+
 if how == "bigtext_lite":
     from bigtext_lite.models import fasttext as ft
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), cpu()
     model = ft.train_supervised(path, verbose=False, **kwargs)
-    seconds = time.perf_counter() - start
+    stats = {"seconds": time.perf_counter() - start, "cpu_seconds": cpu() - start_cpu,
+             "train_words_per_s_per_thread": model.stats["train_words_per_s"]
+             / model.stats["thread"]}
     model.save(out)
-    print(json.dumps({"seconds": seconds,
-                      "train_words_per_s_per_thread": model.stats["train_words_per_s"] / model.stats["thread"]}))
 else:
     import fasttext
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), cpu()
     model = getattr(fasttext, how)(path, **kwargs)
-    seconds = time.perf_counter() - start
+    stats = {"seconds": time.perf_counter() - start, "cpu_seconds": cpu() - start_cpu}
     model.save_model(out)
-    print(json.dumps({"seconds": seconds}))
+print(json.dumps(stats))
 """
 
 
@@ -891,40 +1067,49 @@ def compare_with_official(train_path, test_path, settings, thread: int, repeats:
     """Both implementations on the same files, hyperparameters and thread count,
     each trained from the file in a fresh process and timed there (so neither
     pays for what the other, or the caller, has in memory), ``repeats`` times
-    with seeds 0, 1, ...; ``settings``: (name, kwargs).
+    with seeds 0, 1, ...: the official first for even seeds, ours first for odd
+    ones, so that a change in the machine's load falls on both; ``settings``:
+    (name, kwargs).
 
     One dict per setting and implementation: test accuracy and seconds (means
-    over the repeats, and every accuracy), words/s from the file to a trained
+    over the repeats, and each repeat's), words/s from the file to a trained
     model, and words/s per thread while training (the official's own
     "words/sec/thread"), and the last repeat's model.
     """
     import fasttext
 
     test = read_file(test_path)
-    words = sum(len(toks) + 1 for _, toks in read_file(train_path))  # per epoch, with </s>, as fastText counts
+    words = int(read_indexed(train_path)[3][2].sum())  # per epoch, with </s>, as fastText counts
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, hp in settings:
-            for how in ("official fastText", "bigtext_lite"):
-                accs, runs = [], []
-                for seed in range(repeats):
+            runs, models = {"official fastText": [], "bigtext_lite": []}, {}
+            for seed in range(repeats):
+                for how in list(runs)[::1 if seed % 2 == 0 else -1]:
+                    kwargs = {**hp, "thread": thread, "seed": seed}
                     if how == "bigtext_lite":
-                        runs.append(_train_in_fresh_process(how, train_path, {**hp, "thread": thread, "seed": seed},
-                                                            Path(tmp) / "ours.pt"))
-                        model = FastTextClassifier.load(Path(tmp) / "ours.pt")
-                        accs.append(model.test(test)[1])
+                        out = Path(tmp) / "ours.pt"
+                        stats = _train_in_fresh_process(how, train_path, kwargs, out)
+                        models[how] = FastTextClassifier.load(out)
+                        stats["acc"] = models[how].test(test)[1]
                     else:  # verbose=2 prints its words/sec/thread
-                        runs.append(_train_in_fresh_process("train_supervised", train_path,
-                                                            {**hp, "thread": thread, "seed": seed, "verbose": 2},
-                                                            Path(tmp) / "official.bin"))
-                        model = fasttext.load_model(str(Path(tmp) / "official.bin"))
-                        accs.append(model.test(str(test_path))[1])
-                seconds = float(np.mean([r["seconds"] for r in runs]))
+                        out = Path(tmp) / "official.bin"
+                        stats = _train_in_fresh_process("train_supervised", train_path,
+                                                        {**kwargs, "verbose": 2}, out)
+                        models[how] = fasttext.load_model(str(out))
+                        stats["acc"] = models[how].test(str(test_path))[1]
+                    runs[how].append(stats)
+            for how, each in runs.items():
+                seconds = [r["seconds"] for r in each]
+                accs = [r["acc"] for r in each]
                 rows.append({"setting": name, "implementation": how, "test_acc": float(np.mean(accs)),
-                             "test_accs": accs, "seconds": seconds, "words_per_s": words * hp["epoch"] / seconds,
-                             "model": model,
-                             "train_words_per_s_per_thread": float(np.mean([r["train_words_per_s_per_thread"]
-                                                                            for r in runs]))})
+                             "test_accs": accs, "seconds": float(np.mean(seconds)),
+                             "seconds_each": seconds,
+                             "cpu_seconds_each": [r["cpu_seconds"] for r in each],
+                             "words_per_s": words * hp["epoch"] / np.mean(seconds),
+                             "model": models[how],
+                             "train_words_per_s_per_thread":
+                                 float(np.mean([r["train_words_per_s_per_thread"] for r in each]))})
     return rows
 
 
