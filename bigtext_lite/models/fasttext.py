@@ -53,6 +53,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from bigtext_lite import checkpoint as ckpt
+from bigtext_lite import hogwild
 from bigtext_lite.formulas import huffman_codes
 from bigtext_lite.train import NonFiniteLossError
 
@@ -929,22 +930,9 @@ def train_supervised(data, lr: float = 0.1, dim: int = 100, epoch: int = 5, minC
             torch.cuda.synchronize()
     else:
         model.share_memory()
-        ctx = torch.multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-        workers = [ctx.Process(target=_train_shard, args=(model, data, list(range(r, len(data), thread)), args,
-                                                          seed + r, 1, verbose and r == 0))
-                   for r in range(thread)]
-        gc.freeze()  # the workers' garbage collector then leaves this process's objects (and pages) alone
-        try:
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join()
-        finally:
-            gc.unfreeze()
-        failed = [w.exitcode for w in workers if w.exitcode != 0]
-        if failed:
-            raise RuntimeError(f"{len(failed)} of {thread} training processes failed (exit codes {failed}); "
-                               f"their error is printed above")
+        jobs = [(model, data, list(range(r, len(data), thread)), args, seed + r, 1, verbose and r == 0)
+                for r in range(thread)]
+        hogwild.run(hogwild.context(), _train_shard, jobs)
     train_s = time.perf_counter() - t1
     tokens = int(indexed[2].sum())  # words and one </s> per line, as fastText counts them
     classifier = FastTextClassifier(dictionary, model, args)

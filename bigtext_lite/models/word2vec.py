@@ -33,7 +33,6 @@ updated once. Walkthrough: notebooks/05_word_vectors.ipynb.
 
 from __future__ import annotations
 
-import gc
 import os
 import struct
 import time
@@ -47,6 +46,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from bigtext_lite import hogwild
 from bigtext_lite.checkpoint import write_atomic
 from bigtext_lite.models.fasttext import (EOS, char_ngrams, fasttext_hashes, index_tokens,
                                           subword_rows)
@@ -379,7 +379,7 @@ def train_unsupervised(texts: Iterable[Sequence[str]], device: str | torch.devic
     cuts = np.unique(np.append(cuts, len(lines)))
     workers = 1 if device.type != "cpu" else max(1, min(args.thread, args.epoch * (len(cuts) - 1)))
     losses = torch.zeros(workers, args.epoch, 2)  # per worker and epoch: (sampled loss, true words)
-    ctx = torch.multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    ctx = hogwild.context()
     taken = ctx.Value("q", 0)  # chunks taken so far, by all workers
     prep_s = time.perf_counter() - t0
 
@@ -415,16 +415,4 @@ def _hogwild(ctx, jobs, *shared: torch.Tensor) -> None:
     shared memory so that every process updates the same matrices, without locks."""
     for tensor in shared:
         tensor.share_memory_()
-    workers = [ctx.Process(target=_train_worker, args=job) for job in jobs]
-    gc.freeze()  # the workers' garbage collector then leaves the parent's objects (and pages) alone
-    try:
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-    finally:
-        gc.unfreeze()
-    failed = [w.exitcode for w in workers if w.exitcode != 0]
-    if failed:
-        raise RuntimeError(f"{len(failed)} of {len(workers)} training processes failed "
-                           f"(exit codes {failed}); their error is printed above")
+    hogwild.run(ctx, _train_worker, jobs)
