@@ -21,8 +21,9 @@ import statistics
 import tempfile
 
 from bigtext_lite import config
-from bigtext_lite.models import fasttext as ft
-from bigtext_lite.runs.fasttext import POLARITY, RATING
+from bigtext_lite import fasttext as ft
+from bigtext_lite.experiments import official
+from bigtext_lite.experiments.fasttext import POLARITY, RATING
 
 
 GPU_SETTINGS = [  # (name, hyperparameters, batch size): a summed loss over a large batch needs a smaller lr
@@ -39,7 +40,7 @@ def gpu_epochs(train_path, test_path):
     run) and test accuracy; a setting whose loss diverges says so."""
     import torch
 
-    from bigtext_lite.train import NonFiniteLossError
+    from bigtext_lite.errors import NonFiniteLossError
 
     train, test = ft.read_file(train_path), ft.read_file(test_path)
     ft.train_supervised(train[:2000], epoch=1, device="cuda", verbose=False)  # CUDA start-up, not timed
@@ -89,17 +90,17 @@ def main():
     print(config.describe(), f"| thread={args.thread} for both")
     with tempfile.TemporaryDirectory() as tmp:
         if args.gpu:
-            return gpu_epochs(*ft.write_imdb(tmp, "polarity", args.max_train, args.max_test))
+            return gpu_epochs(*official.write_imdb(tmp, "polarity", args.max_train, args.max_test))
         for target, settings in (("polarity", POLARITY), ("rating", RATING)):
             settings = [s for s in settings if chosen is None or s[0] in chosen]
             if target not in args.targets.split(",") or not settings:
                 continue
             print(f"\nIMDB {target}:")
-            train_path, test_path = ft.write_imdb(tmp, target, args.max_train, args.max_test)
+            train_path, test_path = official.write_imdb(tmp, target, args.max_train, args.max_test)
             print(load(), flush=True)
-            rows = ft.compare_with_official(train_path, test_path, settings, args.thread,
+            rows = official.compare_with_official(train_path, test_path, settings, args.thread,
                                             args.repeats)
-            print(ft.format_comparison(rows))
+            print(official.format_comparison(rows))
             print(pair_ratios(rows))
             print(load(), flush=True)
 

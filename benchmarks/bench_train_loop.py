@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from bigtext_lite import config
-from bigtext_lite.bench import sync, train_step_time
-from bigtext_lite.models import BagOfEmbeddings
+from bigtext_lite.experiments.timing import sync, train_step_time
+from bigtext_lite.models.bow import BagOfEmbeddings
 from bigtext_lite.train import fit
 
 

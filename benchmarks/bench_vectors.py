@@ -33,7 +33,7 @@ def status(key):
 reader, path, vocab_path = sys.argv[1:4]
 vocab = open(vocab_path, encoding="utf-8").read().split("\n")
 if reader == "ours":
-    from bigtext_lite.data import vectors as V
+    from bigtext_lite import vectors as V
 else:
     from gensim.models import KeyedVectors
 base = status("VmRSS")
@@ -53,7 +53,7 @@ print(json.dumps({"seconds": seconds, "peak_bytes": status("VmHWM") - base, "fou
 
 def generate(folder: Path, n: int, dim: int, vocab_size: int) -> tuple[Path, Path, Path]:
     """A .vec and a word2vec .bin of n random vectors, and a vocabulary file."""
-    from bigtext_lite.data import vectors as V
+    from bigtext_lite import vectors as V
 
     folder.mkdir(parents=True, exist_ok=True)
     vec, binary, vocab = folder / f"v{n}x{dim}.vec", folder / f"v{n}x{dim}.bin", folder / f"vocab{vocab_size}.txt"

@@ -32,8 +32,8 @@ def cpu():  # this process and its children that have ended (our Hogwild workers
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 if how == "ours":
-    from bigtext_lite.models import word2vec as W
-    from bigtext_lite.models.fasttext import split_tokens
+    from bigtext_lite.vectors import skipgram as W
+    from bigtext_lite.fasttext import split_tokens
 else:
     import fasttext
 start, cpu0 = time.perf_counter(), cpu()
@@ -68,8 +68,8 @@ def probes(path: Path, ratings: dict, probe_words: list[str]) -> dict:
     """The chapter's measures of a .bin, ours or the official's, both read by the official."""
     import fasttext
 
-    from bigtext_lite.data.vectors import Vectors
-    from bigtext_lite.runs.word_vectors import analogy_accuracy, neighbour_rating_agreement
+    from bigtext_lite.vectors import Vectors
+    from bigtext_lite.experiments.word_vectors import analogy_accuracy, neighbour_rating_agreement
 
     model = fasttext.load_model(str(path))
     words = [w for w in model.get_words() if w != "</s>"]
@@ -104,7 +104,7 @@ def main():
     parser.add_argument("--model", default="skipgram", choices=["skipgram", "cbow"])
     args = parser.parse_args()
 
-    from bigtext_lite.runs.word_vectors import corpus, word_ratings
+    from bigtext_lite.experiments.word_vectors import corpus, word_ratings
 
     settings = dict(model=args.model, dim=100, epoch=args.epoch, minCount=5, ws=5, neg=5,
                     bucket=200_000, minn=3, maxn=6, t=1e-4, lr=0.05, thread=args.thread)

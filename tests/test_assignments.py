@@ -6,7 +6,7 @@ import json
 import nbformat
 import pytest
 
-from bigtext_lite import assignments, cli
+from bigtext_lite.book import assignments, cli
 
 SOLUTIONS = sorted(assignments.SOLUTIONS.glob("*.ipynb"))
 

@@ -189,7 +189,8 @@ def test_missing_checkpoints_say_what_to_do(tmp_path, monkeypatch):
 @needs_minilm
 def test_input_word_vectors_average_the_word_pieces():
     import numpy as np
-    from bigtext_lite.models.bert import _canonical, input_word_vectors, read_weights, resolve_checkpoint, tokenizer_for
+    from bigtext_lite.experiments.word_vectors import input_word_vectors
+    from bigtext_lite.models.bert import _canonical, read_weights, resolve_checkpoint, tokenizer_for
     folder = resolve_checkpoint("minilm")
     table = {_canonical(k): v for k, v in read_weights(folder).items()}["embeddings.word_embeddings.weight"].float()
     tok = tokenizer_for(folder)

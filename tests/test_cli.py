@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bigtext_lite import cli
+from bigtext_lite.book import cli
 
 from conftest import make_tar, tiny_files
 
@@ -32,7 +32,8 @@ def test_run_writes_a_result_with_where_it_ran(tmp_path, monkeypatch, capsys):
     import sys
     import types
 
-    from bigtext_lite import cli, runs
+    from bigtext_lite import experiments as runs
+    from bigtext_lite.book import cli
 
     def run(save_partial, overrides=None):
         s = runs.with_overrides({"epochs": 1, "lr": 0.1}, overrides)

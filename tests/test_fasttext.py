@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from bigtext_lite.models import fasttext as ft
+from bigtext_lite import fasttext as ft
+from bigtext_lite.fasttext import supervised
+from bigtext_lite.experiments.official import train_official, write_imdb
 
 WORDS = ["good", "great", "fun", "bad", "awful", "dull", "the", "movie", "plot", "café", "naïve",
          "日本", "🎬", "x"]
@@ -60,7 +62,7 @@ def test_hash_parity_with_official_fasttext(tmp_path):
     pytest.importorskip("fasttext")
     examples = toy_examples(300)
     path = ft.write_file(tmp_path / "train.txt", [t for _, t in examples], [l for l, _ in examples])
-    official, _ = ft.train_official(path, wordNgrams=3, bucket=5003, dim=8, epoch=5, verbose=0, thread=1)
+    official, _ = train_official(path, wordNgrams=3, bucket=5003, dim=8, epoch=5, verbose=0, thread=1)
     ours = ft.Dictionary.build(examples, word_ngrams=3, bucket=5003)
     matrix = official.get_input_matrix()
     nwords = len(official.words)
@@ -170,7 +172,7 @@ def test_tokens_match_the_official_reader(tmp_path):
     where Python's str.split() and fastText differ."""
     pytest.importorskip("fasttext")
     path = ft.write_file(tmp_path / "train.txt", [t for _, t in toy_examples(50)], [l for l, _ in toy_examples(50)])
-    official, _ = ft.train_official(path, epoch=1, dim=4, verbose=0, thread=1)
+    official, _ = train_official(path, epoch=1, dim=4, verbose=0, thread=1)
     for line in ["a\xa0b c", "a\x1cb c", "a\x00b\tc\x0bd\x0ce\rf", "x\u3000y\u2028z", "café\x85 日本"]:
         words, _ = official.get_line(line)
         assert ft.parse_line(line) == ([], words[:-1])  # get_line ends with </s>
@@ -183,7 +185,7 @@ def test_official_rows_past_its_initialised_block_start_at_zero(tmp_path):
     are exactly zero (epoch=0: the matrix as initialised, before any update)."""
     pytest.importorskip("fasttext")
     path = ft.write_file(tmp_path / "train.txt", [t for _, t in toy_examples(50)], [l for l, _ in toy_examples(50)])
-    official, _ = ft.train_official(path, epoch=0, dim=4, verbose=0, thread=1)
+    official, _ = train_official(path, epoch=0, dim=4, verbose=0, thread=1)
     flat = official.get_input_matrix().reshape(-1)
     block = flat.size // 10  # what uniform() fills with one thread
     assert np.count_nonzero(flat[:block]) == block
@@ -296,12 +298,12 @@ def test_read_indexed_equals_read_file_then_index_tokens(tmp_path, piece_bytes):
 def test_read_indexed_on_many_random_tokens_grows_its_table(tmp_path, monkeypatch):
     tables = []
 
-    class Recorded(ft._TokenTable):
+    class Recorded(supervised._TokenTable):
         def __init__(self, bits):
             tables.append(bits)
             super().__init__(bits)
 
-    monkeypatch.setattr(ft, "_TokenTable", Recorded)
+    monkeypatch.setattr(supervised, "_TokenTable", Recorded)
     rng = random.Random(0)
     vocab = [f"{i:x}" for i in range(40_000)]
     vocab += ["".join(rng.choices("xé日🎬", k=rng.randint(1, 9))) for _ in range(999)]
@@ -317,7 +319,7 @@ def test_read_indexed_on_many_random_tokens_grows_its_table(tmp_path, monkeypatc
 
 def colliding_token(key: int, rng) -> bytes:
     """A printable 16-byte token whose hash key (as _TokenTable makes it) is ``key``."""
-    k1, k2 = (int(k) for k in ft._KEY_MULTIPLIERS)
+    k1, k2 = (int(k) for k in supervised._KEY_MULTIPLIERS)
     while True:
         lo = bytes(rng.choice(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(8))
         hi = (key - int.from_bytes(lo, "little") * k1) * pow(k2, -1, 2**64) % 2**64
@@ -326,7 +328,7 @@ def colliding_token(key: int, rng) -> bytes:
 
 
 def token_key(token: bytes) -> int:
-    k1, k2 = (int(k) for k in ft._KEY_MULTIPLIERS)
+    k1, k2 = (int(k) for k in supervised._KEY_MULTIPLIERS)
     lo, hi = int.from_bytes(token[:8], "little"), int.from_bytes(token[8:16], "little")
     return (lo * k1 + hi * k2) % 2**64
 
@@ -334,7 +336,7 @@ def token_key(token: bytes) -> int:
 def test_tokens_whose_hash_keys_collide_keep_their_own_ids(tmp_path):
     """Real collisions: a 16-byte token with another's key, and an 8-byte token with
     a long one's key. Each pair lands in one slot and must still get two ids."""
-    rng, inverse = random.Random(0), pow(int(ft._KEY_MULTIPLIERS[0]), -1, 2**64)
+    rng, inverse = random.Random(0), pow(int(supervised._KEY_MULTIPLIERS[0]), -1, 2**64)
     a = b"abcdefghijklmnop"
     b = colliding_token(token_key(a), rng)
     while True:  # a long token whose key an 8-byte printable token also has
@@ -344,10 +346,10 @@ def test_tokens_whose_hash_keys_collide_keep_their_own_ids(tmp_path):
             break
     for x, y in ((a, b), (long, short)):
         assert x != y and token_key(x) == token_key(y)
-        table = ft._TokenTable(10)
+        table = supervised._TokenTable(10)
         data = b" " + x + b" " + y + b" " + x + b" " + bytes(16)
         buf = np.frombuffer(data, dtype=np.uint8)
-        ids, new = table.identities(data, buf, *ft._token_spans(buf))
+        ids, new = table.identities(data, buf, *supervised._token_spans(buf))
         assert np.count_nonzero(table.keys) == 1  # one key for both: a collision in the table
         assert ids[0] == ids[2] != ids[1] and new.tolist() == [0, 1]
         path = tmp_path / "data.txt"
@@ -392,12 +394,12 @@ def test_distinct_per_text_equals_counting_each_text():
 def test_fast_preparation_equals_the_reference_on_real_imdb(real_root, tmp_path):
     """Reading, then features and their weights, equal the readable code on the
     real IMDB training file (features: 1,500 reviews, in training order)."""
-    train_path, _ = ft.write_imdb(tmp_path, "polarity", max_test=10)
+    train_path, _ = write_imdb(tmp_path, "polarity", max_test=10)
     assert_reads_as_the_reference(train_path)
     _, _, label_lists, indexed = ft.read_indexed(train_path)
     d = ft.Dictionary.from_indexed(indexed, label_lists, word_ngrams=2, bucket=2_000_000)
     order = np.random.default_rng(0).permutation(len(label_lists))[:1500]
-    ids, per_text, weights = ft._training_features(d, indexed, order, 2, piece_tokens=50_000)
+    ids, per_text, weights = supervised._training_features(d, indexed, order, 2, piece_tokens=50_000)
     distinct, rows, lengths = indexed
     starts, hashes = np.cumsum(lengths) - lengths, {}
     features = []

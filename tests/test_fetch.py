@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bigtext_lite.data import fetch, vectors as V
-from bigtext_lite.data.fetch import DataError, Source
+from bigtext_lite import vectors as V
+from bigtext_lite.data import fetch
+from bigtext_lite.data.fetch import Source
+from bigtext_lite.errors import DataError
 from bigtext_lite.data.imdb import load_imdb
 
 from conftest import make_tar, tiny_files

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from bigtext_lite import assignments, cli
+from bigtext_lite.book import assignments, cli
 
 HONEST = {"test_double": (1.0, 1.0), "test_root": (0.0, 2.0)}
 WRONG_ROOT = "def root(x):\n    return x"
@@ -122,7 +122,7 @@ def test_a_deleted_test_scores_zero_and_a_zero_total_fails(course, capsys):
     out, err = capsys.readouterr()
     assert "hw.ipynb: 0 / 3 points" in out and "FAIL test_root: 0 / 2" in out, out
     assert "note: test 'test_double' is missing from the submission: 0 points" in out
-    from bigtext_lite import sandbox
+    from bigtext_lite.book import sandbox
 
     _, why_not = sandbox.account("nobody")  # root, and nobody cannot run this Python:
     assert (f"note: {why_not}" in err) if why_not else ("note:" not in err)  # it says so
@@ -193,7 +193,7 @@ def test_no_process_outlives_grading_and_the_folder_is_fresh(course, drop):
     assert g.tests == HONEST and "the kernel died in answer 'root'" in (g.error or ""), g
     facts = json.loads((drop / "facts.json").read_text())
     assert facts["cwd"] != str(course / "learner") and not Path(facts["cwd"]).exists()
-    from bigtext_lite import sandbox
+    from bigtext_lite.book import sandbox
 
     owner, _ = sandbox.account("nobody")
     assert facts["uid"] == (owner[0] if owner else os.getuid())
@@ -230,7 +230,7 @@ def test_as_root_submissions_run_as_nobody(course, drop):
             pytest.skip("no Python here that the nobody account can run this project with")
         path = _hand_in(course, {"double": _spawner(drop, course / "outside.txt"),
                                  "root": WRONG_ROOT})
-        done = subprocess.run([python, "-m", "bigtext_lite.cli", "check", str(path),
+        done = subprocess.run([python, "-m", "bigtext_lite.book.cli", "check", str(path),
                                "--source", str(course / "solutions" / "hw.ipynb")],
                               capture_output=True, text=True, timeout=300)
     finally:

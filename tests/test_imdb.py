@@ -16,7 +16,8 @@ import pytest
 
 from bigtext_lite import config
 from bigtext_lite.data import imdb
-from bigtext_lite.data.fetch import DataError, Source
+from bigtext_lite.data.fetch import Source
+from bigtext_lite.errors import DataError
 from bigtext_lite.data.imdb import load_imdb, train_valid_split
 
 from conftest import TINY_REVIEWS, make_tar, sha256_of, source_for, tiny_files

@@ -2,7 +2,7 @@
 
 import torch
 
-from bigtext_lite.models import BagOfEmbeddings
+from bigtext_lite.models.bow import BagOfEmbeddings
 
 
 def test_padding_does_not_change_the_mean():

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from bigtext_lite import assignments
+from bigtext_lite.book import assignments
 
 nbgrader_apps = pytest.importorskip("nbgrader.apps")
 

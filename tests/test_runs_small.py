@@ -3,8 +3,8 @@ the formulas run checks every derivation; the Results page renders both kinds of
 
 import numpy as np
 
-from bigtext_lite.data.vectors import Vectors
-from bigtext_lite.runs import word_vectors as E
+from bigtext_lite.vectors import Vectors
+from bigtext_lite.experiments import word_vectors as E
 
 
 def test_neighbour_rating_agreement_sees_whether_neighbours_share_ratings():
@@ -39,7 +39,7 @@ def test_formulas_run_checks_every_derivation_and_the_results_page_renders_it(tm
     import sys
     from pathlib import Path
 
-    from bigtext_lite.runs import run_chapter
+    from bigtext_lite.experiments import run_chapter
 
     path = run_chapter("formulas", "quick", tmp_path)
     result = json.loads(Path(path).read_text())
@@ -58,7 +58,7 @@ def test_formulas_run_checks_every_derivation_and_the_results_page_renders_it(tm
 def test_every_chapter_has_committed_quick_results():
     from pathlib import Path
 
-    from bigtext_lite.runs import CHAPTERS, result_name
+    from bigtext_lite.experiments import CHAPTERS, result_name
 
     results = Path(__file__).resolve().parents[1] / "results"
     missing = [c for c in CHAPTERS if not (results / result_name(c, "quick")).exists()]

@@ -10,7 +10,9 @@ from unittest import mock
 
 import pytest
 
-from bigtext_lite import cli, config, runs
+from bigtext_lite import config
+from bigtext_lite import experiments as runs
+from bigtext_lite.book import cli
 
 
 @pytest.fixture
@@ -197,7 +199,7 @@ def test_spec_types_come_from_the_defaults_of_both_profiles():
 
 
 def test_run_reports_missing_data_in_words(chapter_runs, tmp_path, capsys):
-    from bigtext_lite.data.fetch import DataError
+    from bigtext_lite.errors import DataError
 
     chapter_runs["lstm"].side_effect = DataError("IMDB not found under /nowhere")
     assert cli.main(["run", "lstm", "--out", str(tmp_path)]) == 1

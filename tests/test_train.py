@@ -11,7 +11,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from bigtext_lite import checkpoint as ckpt
-from bigtext_lite.train import NonFiniteLossError, evaluate, fit, linear_warmup_decay
+from bigtext_lite.errors import NonFiniteLossError
+from bigtext_lite.train import evaluate, fit, linear_warmup_decay
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -284,7 +285,7 @@ def test_evaluate_counts_loss_and_accuracy():
 
 def _torchrun(nproc, out):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-           "-m", "bigtext_lite.distributed", "--out", str(out), "--global-batch", "32"]
+           "-m", "bigtext_lite.experiments.ddp_demo", "--out", str(out), "--global-batch", "32"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     return torch.load(out, weights_only=True)
@@ -299,7 +300,7 @@ def test_ddp_two_cpu_processes_match_one_process(tmp_path):
 
 def test_predict_puts_bucketed_batches_back_in_dataset_order():
     from bigtext_lite.data.batching import bucketed_loader
-    from bigtext_lite.models import BagOfEmbeddings
+    from bigtext_lite.models.bow import BagOfEmbeddings
     from bigtext_lite.train import predict
 
     torch.manual_seed(0)

@@ -12,7 +12,7 @@ import struct
 import numpy as np
 import pytest
 
-from bigtext_lite.data import vectors as V
+from bigtext_lite import vectors as V
 
 
 @pytest.fixture

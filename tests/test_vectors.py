@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from bigtext_lite.data.text import Vocab
-from bigtext_lite.data.vectors import build_embedding_matrix
+from bigtext_lite.vectors import build_embedding_matrix
 
 
 @pytest.fixture
@@ -46,8 +46,9 @@ def test_bad_vectors_and_options_are_named(vocab):
 
 # --- file formats -----------------------------------------------------------------------
 
-from bigtext_lite.data import vectors as V  # noqa: E402
-from bigtext_lite.data.fetch import DataError, Source  # noqa: E402
+from bigtext_lite import vectors as V  # noqa: E402
+from bigtext_lite.data.fetch import Source  # noqa: E402
+from bigtext_lite.errors import DataError  # noqa: E402
 
 
 @pytest.fixture
@@ -125,7 +126,7 @@ def official_bin(tmp_path_factory):
     """A .bin written by the official fastText, trained here on a tiny corpus with
     multi-byte characters (the n-gram code must cut UTF-8 by characters)."""
     pytest.importorskip("fasttext")
-    from bigtext_lite.models.fasttext import train_official
+    from bigtext_lite.experiments.official import train_official
     import random
     rng = random.Random(0)
     words = "the a film movie good bad great awful actor actress plot story café naïve 東京 really".split()
@@ -165,7 +166,7 @@ def test_truncated_or_foreign_bin_is_named(official_bin, tmp_path):
 
 
 def test_char_ngrams_follow_fasttext():
-    from bigtext_lite.models.fasttext import char_ngrams
+    from bigtext_lite.fasttext import char_ngrams
     assert char_ngrams("ab", 1, 3) == ["<a", "<ab", "a", "ab", "ab>", "b", "b>"]  # '<' and '>' alone never
     assert char_ngrams("東京", 3, 3) == ["<東京", "東京>"]  # characters, not bytes
 

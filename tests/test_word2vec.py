@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from bigtext_lite.data.vectors import FastTextModel
-from bigtext_lite.models import word2vec as W
-from bigtext_lite.models.fasttext import subword_rows
+from bigtext_lite.vectors import FastTextModel
+from bigtext_lite.vectors import skipgram as W
+from bigtext_lite.fasttext import subword_rows
 
 
 def topic_corpus(lines=400, seed=0):

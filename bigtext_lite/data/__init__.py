@@ -1,7 +1,8 @@
 """Datasets and the text pipeline: IMDB, tokenisers, vocabularies, batching."""
 
 from bigtext_lite.data.batching import BucketBatchSampler, bucketed_loader, pad_collate, padding_fraction
-from bigtext_lite.data.fetch import DataError, Source, download, safe_extract, sha256sum
+from bigtext_lite.data.fetch import Source, download, safe_extract, sha256sum
+from bigtext_lite.errors import DataError
 from bigtext_lite.data.imdb import IMDB_SOURCE, Reviews, load_imdb, train_valid_split
 from bigtext_lite.data.text import Vocab, basic_english, numericalize
 

@@ -29,6 +29,8 @@ from typing import Iterator
 
 from tqdm.auto import tqdm
 
+from bigtext_lite.errors import DataError
+
 try:
     import fcntl
 except ImportError:  # Windows: no flock; stale extraction folders are judged by age
@@ -39,9 +41,6 @@ CORRUPT_ARCHIVE = (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, gzip.
 # A folder a killed extraction left: older than this and unlocked (see _is_stale).
 STALE_AFTER_S = 60.0
 
-
-class DataError(RuntimeError):
-    """Data is missing, corrupt or unsafe. The message says what and where."""
 
 
 @dataclass(frozen=True)

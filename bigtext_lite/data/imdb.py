@@ -36,7 +36,7 @@ from typing import Iterator, NamedTuple
 import numpy as np
 
 from bigtext_lite import config
-from bigtext_lite.checkpoint import write_json_atomic
+from bigtext_lite.io import write_json_atomic
 from bigtext_lite.data.fetch import (CORRUPT_ARCHIVE, DataError, Source, checked_members,
                                      corrupt_archive, download, open_tar,
                                      remove_stale_extractions, safe_extract)

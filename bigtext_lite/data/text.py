@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 
 import torch
 
-from bigtext_lite.checkpoint import write_json_atomic
+from bigtext_lite.io import write_json_atomic
 
 # torchtext.data.utils._basic_english_normalize, rule for rule and in the same
 # order (the order matters: "." is split off before "<br />" is removed).

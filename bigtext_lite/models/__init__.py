@@ -1,5 +1,5 @@
-"""The chapters' models."""
+"""The chapters' neural models: bag of embeddings, LSTM, WordPiece and BERT.
 
-from bigtext_lite.models.bow import BagOfEmbeddings
-
-__all__ = ["BagOfEmbeddings"]
+Import each from its module (``from bigtext_lite.models.lstm import LSTMClassifier``):
+a model's module loads only what that model needs.
+"""

@@ -352,31 +352,3 @@ def param_groups(model: nn.Module, weight_decay: float = 0.01) -> list[dict]:
             (no_decay if p.ndim < 2 else decay).append(p)  # biases and norms are the 1-D tensors
     return [{"params": decay, "weight_decay": weight_decay},
             {"params": no_decay, "weight_decay": 0.0}]
-
-
-def input_word_vectors(words, name: str | Path = "minilm"):
-    """Word-level vectors from BERT's WordPiece input embeddings: a word's vector is
-    the mean of its pieces' rows (``embeddings.word_embeddings``), so a word BERT
-    splits (``"unwatchable" -> un ##watch ##able``) still gets one. Words whose
-    pieces are all ``[UNK]`` are left out (the caller's OOV strategy decides).
-
-    Returns a :class:`~bigtext_lite.data.vectors.Vectors` (dimension = hidden size).
-    Only the embedding table is read, not the encoder: these are context-free
-    vectors, the input layer of BERT, not its contextual outputs.
-    """
-    from bigtext_lite.data.vectors import Vectors
-
-    folder = resolve_checkpoint(name)
-    state = {_canonical(k): v for k, v in read_weights(folder).items()}
-    table = state["embeddings.word_embeddings.weight"].float()
-    tokenizer = tokenizer_for(folder)
-    keep, pieces = [], []
-    for word in words:
-        ids = [i for i in tokenizer.tokenize_ids(word) if i != tokenizer.unk_id]
-        if ids:
-            keep.append(word)
-            pieces.append(ids)
-    flat = torch.tensor([i for ids in pieces for i in ids], dtype=torch.long)
-    offsets = torch.tensor([0] + [len(ids) for ids in pieces[:-1]]).cumsum(0)
-    matrix = F.embedding_bag(flat, table, offsets, mode="mean") if keep else table[:0]
-    return Vectors(keep, matrix.numpy())

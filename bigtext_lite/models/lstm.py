@@ -25,6 +25,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from bigtext_lite import checkpoint as ckpt
+from bigtext_lite.io import save_atomic, write_json_atomic
 from bigtext_lite.data.batching import pad_collate
 from bigtext_lite.data.text import Vocab, basic_english, numericalize
 
@@ -157,10 +158,10 @@ def save(model: LSTMClassifier, vocab: Vocab, folder: str | Path,
     model = ckpt.unwrap(model)
     if len(labels) != model.config["num_classes"]:
         raise ValueError(f"{len(labels)} labels given for a model with {model.config['num_classes']} classes")
-    ckpt.save_atomic(model.state_dict(), folder / MODEL_FILE)
+    save_atomic(model.state_dict(), folder / MODEL_FILE)
     vocab.save(folder / VOCAB_FILE)
     meta = {"model": model.config, "labels": list(labels), "max_len": max_len, "tokenizer": "basic_english"}
-    ckpt.write_json_atomic(folder / CONFIG_FILE, meta, indent=2)  # last: its presence means "complete"
+    write_json_atomic(folder / CONFIG_FILE, meta, indent=2)  # last: its presence means "complete"
     return folder
 
 

@@ -20,16 +20,20 @@ import math
 import os
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from bigtext_lite import config
 from bigtext_lite.data import basic_english, load_imdb
 from bigtext_lite.data.batching import bucketed_loader
 from bigtext_lite.data.text import Vocab, numericalize
-from bigtext_lite.data.vectors import Vectors, build_embedding_matrix
-from bigtext_lite.models import word2vec as W
+from bigtext_lite.vectors import Vectors, build_embedding_matrix
+from bigtext_lite.vectors import skipgram as W
+from bigtext_lite.experiments.official import train_official_on_tokens
+from bigtext_lite.models import bert
 from bigtext_lite.models.bow import BagOfEmbeddings
 from bigtext_lite.train import evaluate, fit
 
@@ -121,8 +125,6 @@ def train_ours(texts, s, device=None):
 
 
 def train_official(texts, s, thread: int):
-    from bigtext_lite.models.fasttext import train_official_on_tokens
-
     model, seconds = train_official_on_tokens(texts, model="skipgram", dim=s["dim"], epoch=s["epoch"],
                                               minCount=s["minCount"], bucket=s["bucket"], ws=s["ws"],
                                               neg=s["neg"], thread=thread, verbose=0)
@@ -261,8 +263,6 @@ def learning_curve(matrices: dict[str, tuple[torch.Tensor | None, bool]], data: 
 def transfer_matrices(ours: W.WordVectors, data: dict, s: dict) -> tuple[dict, dict]:
     """The embedding matrices the curve compares (random; our vectors and BERT's input
     embeddings, each frozen and fine-tuned) and their coverage reports."""
-    from bigtext_lite.models.bert import input_word_vectors
-
     vocab = data["vocab"]
     matrix, cov = build_embedding_matrix(vocab, ours.vectors(set(vocab.itos)), s["dim"],
                                          fallback=ours.get_word_vector)
@@ -270,8 +270,8 @@ def transfer_matrices(ours: W.WordVectors, data: dict, s: dict) -> tuple[dict, d
                 "ours, fine-tuned": (matrix, False)}
     coverage = {"ours": str(cov)}
     if s["bert"]:
-        bert = input_word_vectors(vocab.itos, s["bert"])
-        bmatrix, bcov = build_embedding_matrix(vocab, bert, bert.dim, oov="zeros")
+        bert_vectors = input_word_vectors(vocab.itos, s["bert"])
+        bmatrix, bcov = build_embedding_matrix(vocab, bert_vectors, bert_vectors.dim, oov="zeros")
         matrices["BERT input embeddings, frozen (linear probe)"] = (bmatrix, True)
         matrices["BERT input embeddings, fine-tuned"] = (bmatrix, False)
         coverage["bert"] = str(bcov)
@@ -279,7 +279,7 @@ def transfer_matrices(ours: W.WordVectors, data: dict, s: dict) -> tuple[dict, d
 
 
 def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict:
-    from bigtext_lite.runs import with_overrides
+    from bigtext_lite.experiments import with_overrides
 
     s = with_overrides(settings(), overrides)
     result: dict = {"settings": s}
@@ -296,3 +296,29 @@ def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict
         result["curve"] = {"sizes": s["sizes"], "accuracy": {}}
         learning_curve(matrices, data, s, result["curve"]["accuracy"], lambda: save_partial(result))
     return result
+
+
+def input_word_vectors(words, name: str | Path = "minilm"):
+    """Word-level vectors from BERT's WordPiece input embeddings: a word's vector is
+    the mean of its pieces' rows (``embeddings.word_embeddings``), so a word BERT
+    splits (``"unwatchable" -> un ##watch ##able``) still gets one. Words whose
+    pieces are all ``[UNK]`` are left out (the caller's OOV strategy decides).
+
+    Returns a :class:`~bigtext_lite.vectors.Vectors` (dimension = hidden size).
+    Only the embedding table is read, not the encoder: these are context-free
+    vectors, the input layer of BERT, not its contextual outputs.
+    """
+    folder = bert.resolve_checkpoint(name)
+    state = {bert._canonical(k): v for k, v in bert.read_weights(folder).items()}
+    table = state["embeddings.word_embeddings.weight"].float()
+    tokenizer = bert.tokenizer_for(folder)
+    keep, pieces = [], []
+    for word in words:
+        ids = [i for i in tokenizer.tokenize_ids(word) if i != tokenizer.unk_id]
+        if ids:
+            keep.append(word)
+            pieces.append(ids)
+    flat = torch.tensor([i for ids in pieces for i in ids], dtype=torch.long)
+    offsets = torch.tensor([0] + [len(ids) for ids in pieces[:-1]]).cumsum(0)
+    matrix = F.embedding_bag(flat, table, offsets, mode="mean") if keep else table[:0]
+    return Vectors(keep, matrix.numpy())

@@ -6,7 +6,7 @@ accumulates gradients over ``accumulate`` batches, clips them, steps the
 optimiser and the scheduler, evaluates once per epoch, keeps a :class:`History`,
 stops early on a validation metric, and writes checkpoints that a later call
 with ``resume=True`` continues from exactly. Under ``torchrun`` it trains with
-DistributedDataParallel (see :mod:`bigtext_lite.distributed`).
+DistributedDataParallel (see :mod:`bigtext_lite.train.distributed`).
 
 Walkthrough: notebooks/02_training_loop.ipynb.
 """
@@ -27,11 +27,10 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from bigtext_lite import checkpoint as ckpt
-from bigtext_lite import config, distributed
+from bigtext_lite import config
+from bigtext_lite.errors import NonFiniteLossError
+from bigtext_lite.train import distributed
 
-
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite; the message names the step."""
 
 
 @dataclass

@@ -53,9 +53,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from bigtext_lite import checkpoint as ckpt
-from bigtext_lite import hogwild
+from bigtext_lite.io import save_atomic
+from bigtext_lite.fasttext import hogwild
 from bigtext_lite.formulas import huffman_codes
-from bigtext_lite.train import NonFiniteLossError
+from bigtext_lite.errors import NonFiniteLossError
 
 EOS = "</s>"
 LABEL_PREFIX = "__label__"
@@ -757,7 +758,7 @@ class FastTextClassifier:
         return len(kept), hits / max(n_pred, 1), hits / max(n_gold, 1)
 
     def save(self, path: str | Path) -> Path:
-        return ckpt.save_atomic({"args": asdict(self.args), "dictionary": self.dictionary.state(),
+        return save_atomic({"args": asdict(self.args), "dictionary": self.dictionary.state(),
                                  "model": self.model.state_dict()}, path)
 
     @classmethod
@@ -944,183 +945,3 @@ def train_supervised(data, lr: float = 0.1, dim: int = 100, epoch: int = 5, minC
               f"reading and features {prep_s:.1f} s, training {train_s:.1f} s "
               f"({classifier.stats['train_words_per_s'] / 1e6:.2f}M words/s while training, {thread} thread(s))")
     return classifier
-
-
-_TRAIN_IN_FRESH_PROCESS = """
-import json, resource, sys, time
-how, path, kwargs, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
-
-def cpu():  # this process's threads and its ended children (the Hogwild workers)
-    return sum(sum(resource.getrusage(who)[:2]) for who in (resource.RUSAGE_SELF,
-                                                            resource.RUSAGE_CHILDREN))
-
-if how == "bigtext_lite":
-    from bigtext_lite.models import fasttext as ft
-    start, start_cpu = time.perf_counter(), cpu()
-    model = ft.train_supervised(path, verbose=False, **kwargs)
-    stats = {"seconds": time.perf_counter() - start, "cpu_seconds": cpu() - start_cpu,
-             "train_words_per_s_per_thread": model.stats["train_words_per_s"]
-             / model.stats["thread"]}
-    model.save(out)
-else:
-    import fasttext
-    start, start_cpu = time.perf_counter(), cpu()
-    model = getattr(fasttext, how)(path, **kwargs)
-    stats = {"seconds": time.perf_counter() - start, "cpu_seconds": cpu() - start_cpu}
-    model.save_model(out)
-print(json.dumps(stats))
-"""
-
-
-# The official fastText allocates its input matrix without zeroing it
-# (intgemm::AlignedVector, since its "Predict 1.9-4.2x faster" change) and its
-# uniform() fills only the first thread/10 of the rows: with thread=1 nine rows in
-# ten keep whatever the allocator hands back. A large matrix comes from fresh,
-# zeroed pages; a small one reuses freed heap memory, and a NaN there stops
-# training with "Encountered NaN." (the flaky test on a busy machine). glibc's
-# MALLOC_PERTURB_=255 fills every allocation with zero bytes, so those rows start
-# at 0, as they do for any large file. It is ignored off glibc.
-_OFFICIAL_ENV = {"MALLOC_PERTURB_": "255"}
-
-
-def _train_in_fresh_process(how: str, path, kwargs: dict, out: Path) -> dict:
-    """Run ``_TRAIN_IN_FRESH_PROCESS`` (``how``: "bigtext_lite", or the official
-    function's name); returns what it printed, plus the official's own
-    "words/sec/thread" while training when it was run with ``verbose=2``."""
-    env = {**os.environ, **_OFFICIAL_ENV} if how != "bigtext_lite" else None
-    done = subprocess.run([sys.executable, "-c", _TRAIN_IN_FRESH_PROCESS, how, str(path), json.dumps(kwargs),
-                           str(out)], capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        raise RuntimeError(f"{how} in a fresh process failed: {done.stderr.strip()[-1500:]}")
-    stats = json.loads(done.stdout.strip().splitlines()[-1])
-    speeds = re.findall(r"words/sec/thread:\s*(\d+)", done.stderr)
-    if speeds:
-        stats["train_words_per_s_per_thread"] = float(speeds[-1])
-    return stats
-
-
-def train_official(path: str | Path, function: str = "train_supervised", **kwargs):
-    """Train with the official ``fasttext.train_supervised`` (package
-    ``fasttext-numpy2``) in a fresh Python process; return (model, seconds).
-    ``function="train_unsupervised"`` trains word vectors instead.
-
-    Why a fresh process: each side is timed without paying for what the caller
-    has in memory, and the official's uninitialised rows (see ``_OFFICIAL_ENV``)
-    start at zero there. ``seconds`` is the official training call alone, timed
-    inside that process.
-    """
-    import fasttext
-
-    with tempfile.TemporaryDirectory() as tmp:
-        stats = _train_in_fresh_process(function, path, kwargs, Path(tmp) / "model.bin")
-        return fasttext.load_model(str(Path(tmp) / "model.bin")), stats["seconds"]
-
-
-def train_official_on_tokens(token_lists, function: str = "train_unsupervised", **kwargs):
-    """:func:`train_official` on tokenised texts, written to a temporary file one
-    line each (the official package trains only from a file); returns (model, seconds)."""
-    fd, path = tempfile.mkstemp(suffix=".txt")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.writelines(" ".join(tokens) + "\n" for tokens in token_lists)
-        return train_official(path, function=function, **kwargs)
-    finally:
-        os.unlink(path)
-
-
-def write_imdb(folder: str | Path, target: str = "polarity", max_train: int | None = None,
-               max_test: int | None = None, seed: int = 0) -> tuple[Path, Path]:
-    """Write IMDB train and test files in fastText's format, tokenised with
-    ``basic_english``, the training lines shuffled (fastText reads a file in order,
-    and IMDB's is sorted by label). ``target``: ``"polarity"`` (pos / neg) or
-    ``"rating"`` (the 8 star ratings 1-4 and 7-10)."""
-    from bigtext_lite.data import basic_english, load_imdb
-
-    if target not in ("polarity", "rating"):
-        raise ValueError(f"target must be 'polarity' or 'rating', got {target!r}")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for split, limit in (("train", max_train), ("test", max_test)):
-        reviews = load_imdb(split).sample(limit, seed=seed)
-        order = np.random.default_rng(seed).permutation(len(reviews))
-        labels = [("pos" if reviews.labels[i] == 1 else "neg") if target == "polarity"
-                  else str(reviews.ratings[i]) for i in order]
-        paths.append(write_file(folder / f"imdb_{target}_{split}.txt",
-                                (basic_english(reviews.texts[i]) for i in order), labels))
-    return paths[0], paths[1]
-
-
-def compare_with_official(train_path, test_path, settings, thread: int, repeats: int = 1) -> list[dict]:
-    """Both implementations on the same files, hyperparameters and thread count,
-    each trained from the file in a fresh process and timed there (so neither
-    pays for what the other, or the caller, has in memory), ``repeats`` times
-    with seeds 0, 1, ...: the official first for even seeds, ours first for odd
-    ones, so that a change in the machine's load falls on both; ``settings``:
-    (name, kwargs).
-
-    One dict per setting and implementation: test accuracy and seconds (means
-    over the repeats, and each repeat's), words/s from the file to a trained
-    model, and words/s per thread while training (the official's own
-    "words/sec/thread"), and the last repeat's model.
-    """
-    import fasttext
-
-    test = read_file(test_path)
-    words = int(read_indexed(train_path)[3][2].sum())  # per epoch, with </s>, as fastText counts
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, hp in settings:
-            runs, models = {"official fastText": [], "bigtext_lite": []}, {}
-            for seed in range(repeats):
-                for how in list(runs)[::1 if seed % 2 == 0 else -1]:
-                    kwargs = {**hp, "thread": thread, "seed": seed}
-                    if how == "bigtext_lite":
-                        out = Path(tmp) / "ours.pt"
-                        stats = _train_in_fresh_process(how, train_path, kwargs, out)
-                        models[how] = FastTextClassifier.load(out)
-                        stats["acc"] = models[how].test(test)[1]
-                    else:  # verbose=2 prints its words/sec/thread
-                        out = Path(tmp) / "official.bin"
-                        stats = _train_in_fresh_process("train_supervised", train_path,
-                                                        {**kwargs, "verbose": 2}, out)
-                        models[how] = fasttext.load_model(str(out))
-                        stats["acc"] = models[how].test(str(test_path))[1]
-                    runs[how].append(stats)
-            for how, each in runs.items():
-                seconds = [r["seconds"] for r in each]
-                accs = [r["acc"] for r in each]
-                rows.append({"setting": name, "implementation": how, "test_acc": float(np.mean(accs)),
-                             "test_accs": accs, "seconds": float(np.mean(seconds)),
-                             "seconds_each": seconds,
-                             "cpu_seconds_each": [r["cpu_seconds"] for r in each],
-                             "words_per_s": words * hp["epoch"] / np.mean(seconds),
-                             "model": models[how],
-                             "train_words_per_s_per_thread":
-                                 float(np.mean([r["train_words_per_s_per_thread"] for r in each]))})
-    return rows
-
-
-def ours_vs_official(rows: list[dict]) -> list[dict]:
-    """Per setting of :func:`compare_with_official`'s rows: ours minus the official in
-    accuracy points, and ours / the official in words/s, from file to model and while training."""
-    return [{"setting": ours["setting"],
-             "accuracy_points": 100 * (ours["test_acc"] - official["test_acc"]),
-             "words_per_second": ours["words_per_s"] / official["words_per_s"],
-             "training_words_per_second": ours["train_words_per_s_per_thread"]
-             / official["train_words_per_s_per_thread"]}
-            for official, ours in zip(rows[::2], rows[1::2])]
-
-
-def format_comparison(rows: list[dict]) -> str:
-    """:func:`compare_with_official`'s rows as a table, then ours against the official per setting."""
-    lines = [f"{'setting':20} {'implementation':18} {'accuracy':>9} {'seconds':>8} {'words/s':>9} "
-             f"{'words/s/thread, training':>25}"]
-    for row in rows:
-        lines.append(f"{row['setting']:20} {row['implementation']:18} {row['test_acc']:9.2%} {row['seconds']:8.1f} "
-                     f"{row['words_per_s'] / 1e6:8.2f}M {row['train_words_per_s_per_thread'] / 1e6:24.2f}M")
-    for x in ours_vs_official(rows):
-        lines.append(f"{x['setting']}: ours - official = {x['accuracy_points']:+.2f} points; speed "
-                     f"{x['words_per_second']:.2f}x from file to model, {x['training_words_per_second']:.2f}x "
-                     f"while training")
-    return "\n".join(lines)

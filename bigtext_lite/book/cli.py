@@ -16,7 +16,7 @@ from bigtext_lite import config
 
 
 def _data(args) -> int:
-    from bigtext_lite.data.fetch import DataError
+    from bigtext_lite.errors import DataError
     from bigtext_lite.data.imdb import SPLITS, load_imdb, locate_imdb
 
     try:
@@ -38,8 +38,8 @@ def _info(args) -> int:
 
 
 def _run(args) -> int:
-    from bigtext_lite.data.fetch import DataError
-    from bigtext_lite.runs import parse_sets, run_chapter
+    from bigtext_lite.errors import DataError
+    from bigtext_lite.experiments import parse_sets, run_chapter
 
     try:
         overrides = parse_sets(args.chapter, args.set)  # typed by each setting, then checked
@@ -55,7 +55,7 @@ def _run(args) -> int:
 
 
 def _release(args) -> int:
-    from bigtext_lite.assignments import release
+    from bigtext_lite.book.assignments import release
 
     for path in release(args.out):
         print(f"wrote {path}")
@@ -65,8 +65,8 @@ def _release(args) -> int:
 def _check(args) -> int:
     from pathlib import Path
 
-    from bigtext_lite import sandbox
-    from bigtext_lite.assignments import SOLUTIONS, grade, grade_folder
+    from bigtext_lite.book import sandbox
+    from bigtext_lite.book.assignments import SOLUTIONS, grade, grade_folder
 
     target = Path(args.target)
     if not target.exists() and (SOLUTIONS / f"{args.target}.ipynb").exists():
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     data.add_argument("--no-download", action="store_true", help="fail instead of downloading")
     data.set_defaults(func=_data)
     sub.add_parser("info", help="profile, device and locations").set_defaults(func=_info)
-    from bigtext_lite.runs import CHAPTERS
+    from bigtext_lite.experiments import CHAPTERS
 
     run = sub.add_parser("run", help="reproduce a chapter's headline numbers into results/")
     # No argparse choices: run_chapter checks both, in one line like every other mistake

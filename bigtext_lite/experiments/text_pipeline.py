@@ -26,7 +26,7 @@ def settings(profile: str | None = None) -> dict:
 
 
 def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict:
-    from bigtext_lite.runs import with_overrides
+    from bigtext_lite.experiments import with_overrides
 
     s = with_overrides(settings(), overrides)
     facts = {}

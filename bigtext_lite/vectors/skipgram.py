@@ -46,9 +46,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from bigtext_lite import hogwild
-from bigtext_lite.checkpoint import write_atomic
-from bigtext_lite.models.fasttext import (EOS, char_ngrams, fasttext_hashes, index_tokens,
+from bigtext_lite.fasttext import hogwild
+from bigtext_lite.io import write_atomic
+from bigtext_lite.fasttext import (EOS, char_ngrams, fasttext_hashes, index_tokens,
                                           subword_rows)
 
 MAX_LINE = 1025  # the C++ getLine stops after MAX_LINE_SIZE + 1 tokens
@@ -113,7 +113,7 @@ def _mean_with_sum_grad(table: torch.Tensor, rows: torch.Tensor, lengths: torch.
 
 class WordVectors:
     """A trained model: ``get_word_vector`` (any word, through its n-grams),
-    ``vectors()`` (a :class:`~bigtext_lite.data.vectors.Vectors` of its words),
+    ``vectors()`` (a :class:`~bigtext_lite.vectors.Vectors` of its words),
     ``save`` (a fastText ``.bin`` the official package loads)."""
 
     def __init__(self, words: list[str], counts: list[int], ntokens: int, args: Args,
@@ -139,13 +139,13 @@ class WordVectors:
 
     def vectors(self, words=None):
         """The vectors of the model's words (all, or those in ``words``), ``</s>`` left out."""
-        from bigtext_lite.data.vectors import Vectors
+        from bigtext_lite.vectors.formats import Vectors
         keep = [w for w in self.words if w != EOS and (words is None or w in words)]
         return Vectors(keep, np.stack([self.get_word_vector(w) for w in keep]))
 
     def save(self, path: str | Path) -> Path:
         """Write the official fastText ``.bin`` layout (see ``data.vectors.FastTextModel``)."""
-        from bigtext_lite.data.vectors import FASTTEXT_MAGIC, FASTTEXT_VERSION
+        from bigtext_lite.vectors.formats import FASTTEXT_MAGIC, FASTTEXT_VERSION
         a = self.args
         model_id = {"cbow": 1, "skipgram": 2}[a.model]
 

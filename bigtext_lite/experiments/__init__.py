@@ -27,15 +27,15 @@ from typing import Callable
 import torch
 
 from bigtext_lite import config
-from bigtext_lite.checkpoint import write_json_atomic
+from bigtext_lite.io import write_json_atomic
 from bigtext_lite.config import SettingError
 from bigtext_lite.models.wordpiece import TRUNCATIONS
 
-CHAPTERS = {"formulas": "bigtext_lite.runs.formulas", "training_loop": "bigtext_lite.runs.training_loop",
-            "text_pipeline": "bigtext_lite.runs.text_pipeline",
-            "fasttext": "bigtext_lite.runs.fasttext", "baselines": "bigtext_lite.runs.baselines",
-            "word_vectors": "bigtext_lite.runs.word_vectors", "lstm": "bigtext_lite.runs.lstm",
-            "bert": "bigtext_lite.runs.bert"}
+CHAPTERS = {"formulas": "bigtext_lite.experiments.formulas", "training_loop": "bigtext_lite.experiments.training_loop",
+            "text_pipeline": "bigtext_lite.experiments.text_pipeline",
+            "fasttext": "bigtext_lite.experiments.fasttext", "baselines": "bigtext_lite.experiments.baselines",
+            "word_vectors": "bigtext_lite.experiments.word_vectors", "lstm": "bigtext_lite.experiments.lstm",
+            "bert": "bigtext_lite.experiments.bert"}
 
 
 def chapter_module(chapter: str):
@@ -70,7 +70,7 @@ def _is_fasttext_setting(pair: tuple) -> bool:
     reads epoch, so epoch must be there."""
     from inspect import signature
 
-    from bigtext_lite.models.fasttext import train_supervised
+    from bigtext_lite.fasttext import train_supervised
 
     known = set(signature(train_supervised).parameters) - {"data", "thread", "seed", "verbose"}
     return (len(pair) == 2 and isinstance(pair[0], str) and bool(pair[0])

@@ -7,7 +7,8 @@ from __future__ import annotations
 import tempfile
 
 from bigtext_lite import config
-from bigtext_lite.models import fasttext as ft
+from bigtext_lite import fasttext as ft
+from bigtext_lite.experiments import official
 
 POLARITY = [("unigrams", dict(wordNgrams=1, lr=0.1, dim=10, epoch=5)),
             ("bigrams", dict(wordNgrams=2, lr=0.5, dim=10, epoch=5)),
@@ -29,14 +30,14 @@ def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict
     those seconds and words/s per thread while training; and, per setting, ours
     against the official. fastText's recipe has no validation split, so no row is
     marked best."""
-    from bigtext_lite.runs import with_overrides
+    from bigtext_lite.experiments import with_overrides
 
     s = with_overrides(settings(), overrides)
     rows, ratios = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for target, chosen in (("polarity", s["polarity"]), ("rating", s["rating"])):
-            train_path, test_path = ft.write_imdb(tmp, target, s["max_train"], s["max_test"])
-            compared = ft.compare_with_official(train_path, test_path, chosen, s["thread"], s["repeats"])
+            train_path, test_path = official.write_imdb(tmp, target, s["max_train"], s["max_test"])
+            compared = official.compare_with_official(train_path, test_path, chosen, s["thread"], s["repeats"])
             for row in compared:
                 rows.append({"config": f"{row['setting']}, {row['implementation']}",
                              "test_acc": round(row["test_acc"], 4), "test_accs": [round(a, 4) for a in row["test_accs"]],
@@ -44,6 +45,6 @@ def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict
                              "train_words_per_second_per_thread": round(row["train_words_per_s_per_thread"])})
                 print(rows[-1], flush=True)
             ratios += [{k: round(v, 2) if isinstance(v, float) else v for k, v in x.items()}
-                       for x in ft.ours_vs_official(compared)]
+                       for x in official.ours_vs_official(compared)]
             save_partial({"settings": s, "rows": rows, "ours_vs_official": ratios})
     return {"settings": s, "rows": rows, "ours_vs_official": ratios}

@@ -88,7 +88,7 @@ def checks(seed: int = 0) -> list[dict]:
 
 
 def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict:
-    from bigtext_lite.runs import with_overrides
+    from bigtext_lite.experiments import with_overrides
 
     s = with_overrides(settings(), overrides)
     rows = checks(s["seed"])

@@ -22,7 +22,7 @@ def settings(profile: str | None = None) -> dict:
 
 
 def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict:
-    from bigtext_lite.runs import with_overrides
+    from bigtext_lite.experiments import with_overrides
 
     s = with_overrides(settings(), overrides)
     train, valid = train_valid_split(load_imdb("train").sample(s["max_train"], seed=s["seed"]), 0.1, seed=s["seed"])

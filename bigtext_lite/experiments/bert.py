@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from bigtext_lite import config
-from bigtext_lite.bench import sync
+from bigtext_lite.experiments.timing import sync
 from bigtext_lite.data import load_imdb
 from bigtext_lite.data.batching import BucketBatchSampler, pad_collate
 from bigtext_lite.data.imdb import train_valid_split
@@ -135,7 +135,7 @@ def throughput(checkpoint: str, batch_size: int = 32, seq_len: int = 256, steps:
 
 
 def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict:
-    from bigtext_lite.runs import with_overrides
+    from bigtext_lite.experiments import with_overrides
 
     s = with_overrides(settings(), overrides)
     data = prepare(s)

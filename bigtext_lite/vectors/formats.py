@@ -42,10 +42,11 @@ from typing import Callable, Mapping
 import numpy as np
 import torch
 
-from bigtext_lite.checkpoint import write_atomic
+from bigtext_lite.errors import VectorFileError
+from bigtext_lite.io import write_atomic
 from bigtext_lite.data.fetch import Source
 from bigtext_lite.data.text import Vocab
-from bigtext_lite.models.fasttext import subword_rows
+from bigtext_lite.fasttext import subword_rows
 
 OOV_STRATEGIES = ("zeros", "random", "mean")
 
@@ -137,29 +138,7 @@ def build_embedding_matrix(vocab: Vocab, vectors: Mapping[str, np.ndarray] | Cal
     return torch.from_numpy(matrix), report
 
 
-def train_official_fasttext(texts, dim: int = 100, epoch: int = 5, model: str = "skipgram",
-                            min_count: int = 3, minn: int = 3, maxn: int = 6, thread: int | None = None,
-                            ):
-    """Word vectors from the official fastText (``pip install fasttext-numpy2``),
-    trained on ``texts`` (lower-cased, tokenised like the rest of the book).
-
-    Trained in a fresh process (see ``models.fasttext.train_official``).
-    Returns the fastText model: ``model.get_word_vector(w)`` answers for any
-    word, through its character n-grams when ``w`` was never seen.
-    """
-    from bigtext_lite.data.text import basic_english
-    from bigtext_lite.models.fasttext import train_official_on_tokens
-
-    ft, _ = train_official_on_tokens((basic_english(t) for t in texts), model=model, dim=dim, epoch=epoch,
-                                     minCount=min_count, minn=minn, maxn=maxn,
-                                     thread=thread or os.cpu_count() or 1, verbose=0)
-    return ft
-
-
 # --- a set of word vectors --------------------------------------------------------------
-
-class VectorFileError(ValueError):
-    """A vector file is malformed. The message names the file and the line or byte offset."""
 
 
 class Vectors:

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import nbformat
 
-from bigtext_lite import sandbox
+from bigtext_lite.book import sandbox
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "assignments"
+SOLUTIONS = Path(__file__).resolve().parents[2] / "notebooks" / "assignments"
 _REGION = re.compile(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION[^\n]*", re.S)
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 TIMEOUT = 120  # seconds a cell may run; every test here takes well under one on 2 cores

@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from bigtext_lite import config
-from bigtext_lite.bench import sync
+from bigtext_lite.experiments.timing import sync
 from bigtext_lite.data import basic_english, load_imdb
 from bigtext_lite.data.batching import bucketed_loader, pad_collate
 from bigtext_lite.data.imdb import train_valid_split
@@ -117,7 +117,8 @@ def timings() -> dict:
 def pretrained_matrix(data: dict, s: dict, seed: int = 0):
     """fastText skip-gram vectors trained on IMDB's train + unlabelled reviews
     (never the test set), laid out for this vocabulary."""
-    from bigtext_lite.data.vectors import build_embedding_matrix, train_official_fasttext
+    from bigtext_lite.experiments.official import train_official_fasttext
+    from bigtext_lite.vectors import build_embedding_matrix
 
     texts = list(load_imdb("train").texts) + list(load_imdb("unsup").texts)
     if s["vector_texts"]:
@@ -135,7 +136,7 @@ def pretrained_matrix(data: dict, s: dict, seed: int = 0):
 
 def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict:
     """Train and test every configuration; see the module docstring."""
-    from bigtext_lite.runs import with_overrides
+    from bigtext_lite.experiments import with_overrides
 
     s = with_overrides(settings(), overrides)
     config.seed_everything(0)
