@@ -59,6 +59,7 @@ tex:
 test: test-lib test-notebooks test-book
 
 test-lib: $(STAMP) chromium
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q tests
 
 # --nbval-lax: run every cell, compare only cells marked NBVAL_CHECK_OUTPUT.

@@ -31,7 +31,8 @@ def nb_log_count_ratio(X, y, alpha: float = 1.0) -> np.ndarray:
     and 0/1 labels y; alpha smooths features never seen in one class."""
     y = np.asarray(y)
     if set(np.unique(y)) != {0, 1}:
-        raise ValueError(f"nb_log_count_ratio needs both labels 0 and 1, got {sorted(set(np.unique(y)))}")
+        raise ValueError(f"nb_log_count_ratio needs both labels 0 and 1, "
+                         f"got {sorted(set(np.unique(y)))}")
     p = alpha + np.asarray(X[y == 1].sum(axis=0)).ravel()
     q = alpha + np.asarray(X[y == 0].sum(axis=0)).ravel()
     return np.log((p / p.sum()) / (q / q.sum()))
@@ -101,11 +102,14 @@ def _fit(name, kind, train_texts, train_y, valid_texts, valid_y, Cs, min_df):
     return Baseline(name, vec, model, best, scores, time.perf_counter() - t0, scale)
 
 
-def tfidf_lr(train_texts, train_y, valid_texts, valid_y, Cs=(1, 4, 16, 64, 256), min_df: int = 2) -> Baseline:
+def tfidf_lr(train_texts, train_y, valid_texts, valid_y, Cs=(1, 4, 16, 64, 256),
+             min_df: int = 2) -> Baseline:
     """TF-IDF (sublinear tf) over word 1-2-grams + logistic regression."""
-    return _fit("TF-IDF 1-2-grams + LR", "tfidf", train_texts, train_y, valid_texts, valid_y, Cs, min_df)
+    return _fit("TF-IDF 1-2-grams + LR", "tfidf", train_texts, train_y, valid_texts, valid_y, Cs,
+                min_df)
 
 
-def nb_lr(train_texts, train_y, valid_texts, valid_y, Cs=(0.03, 0.1, 0.3, 1), min_df: int = 2) -> Baseline:
+def nb_lr(train_texts, train_y, valid_texts, valid_y, Cs=(0.03, 0.1, 0.3, 1),
+          min_df: int = 2) -> Baseline:
     """Binarised word 1-2-grams scaled by the NB log-count ratio + logistic regression."""
     return _fit("NB-LR 1-2-grams", "nb", train_texts, train_y, valid_texts, valid_y, Cs, min_df)

@@ -119,7 +119,8 @@ def source_for(base_url: str, archive: Path, sha256: str | None = None) -> Sourc
 def real_root(isolated_dirs, monkeypatch):
     """The real IMDB (BIGTEXT_DATA, else ../shared/data), with the caller's cache
     so the parse is shared with the notebooks."""
-    real = isolated_dirs["BIGTEXT_DATA"] or str(Path(__file__).resolve().parents[2] / "shared" / "data")
+    real = (isolated_dirs["BIGTEXT_DATA"]
+            or str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     if imdb.find_imdb(Path(real)) is None:
         pytest.skip(f"the real IMDB archive is not under {real}")
     monkeypatch.setenv("BIGTEXT_DATA", real)

@@ -41,6 +41,8 @@ def toy(n, seed):
 def test_baselines_choose_C_on_validation_and_learn(fit):
     (tr, ytr), (va, yva), (te, yte) = toy(300, 0), toy(100, 1), toy(200, 2)
     model = fit(tr, ytr, va, yva)
-    assert model.C in model.valid_scores and model.valid_scores[model.C] == max(model.valid_scores.values())
+    assert (model.C in model.valid_scores
+            and model.valid_scores[model.C] == max(model.valid_scores.values()))
     assert model.accuracy(te, yte) > 0.95
-    assert model.fit_s > 0 and 0 <= model.predict_proba(te[:3]).min() <= model.predict_proba(te[:3]).max() <= 1
+    assert (model.fit_s > 0
+            and 0 <= model.predict_proba(te[:3]).min() <= model.predict_proba(te[:3]).max() <= 1)

@@ -23,19 +23,22 @@ HEAD = """<html><head><script>window.MathJax = {tex: {inlineMath: [["\\\\(", "\\
 def png() -> bytes:
     """A 1x1 PNG."""
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
 
 
-GOOD = r"""<h1 id="top">Good</h1><p>Inline \(a^2 + b^2\) and display</p><div>$$\frac{1}{2} \sum_i x_i$$</div>
-<img src="dot.png"><a href="other.html#part">other</a> <a href="#top">up</a>"""
+GOOD = (r"""<h1 id="top">Good</h1><p>Inline \(a^2 + b^2\) and display</p>"""
+        r"""<div>$$\frac{1}{2} \sum_i x_i$$</div>
+<img src="dot.png"><a href="other.html#part">other</a> <a href="#top">up</a>""")
 
 BROKEN = {
     "formula": (r"<div>$$\frac{1}{2}\undefinedmacro$$</div>", "MathJax error"),
     "raw": (r"<p>a lone $$ x with no end</p>", "raw math left in the text"),
     "link": ('<a href="missing.html">gone</a>', "dead link: /missing.html"),
-    "anchor": ('<a href="other.html#nowhere">gone</a>', "link to a missing anchor: /other.html#nowhere"),
+    "anchor": ('<a href="other.html#nowhere">gone</a>',
+               "link to a missing anchor: /other.html#nowhere"),
     "image": ('<img src="nope.png">', "image did not load: nope.png"),
     "script": ("<script>notAFunction()</script>", "JavaScript exception: ReferenceError"),
 }
@@ -47,8 +50,10 @@ def site(tmp_path_factory):
     (folder / "dot.png").write_bytes(png())
     (folder / "other.html").write_text(HEAD + '<h2 id="part">Part</h2></body></html>')
     (folder / "index.html").write_text(HEAD + GOOD + "</body></html>")
-    (folder / "redirect_good.html").write_text('<meta http-equiv="Refresh" content="0; url=index.html" />')
-    (folder / "redirect_bad.html").write_text('<meta http-equiv="Refresh" content="0; url=nowhere.html" />')
+    (folder / "redirect_good.html").write_text(
+        '<meta http-equiv="Refresh" content="0; url=index.html" />')
+    (folder / "redirect_bad.html").write_text(
+        '<meta http-equiv="Refresh" content="0; url=nowhere.html" />')
     for name, (body, _) in BROKEN.items():
         (folder / f"broken_{name}.html").write_text(HEAD + GOOD + body + "</body></html>")
     return folder
@@ -56,7 +61,8 @@ def site(tmp_path_factory):
 
 def test_good_pages_pass_and_every_break_is_named(site, tmp_path):
     report = browser_check.check_site(site, screenshots=tmp_path)
-    assert report["index.html"] == [] and report["other.html"] == [] and report["redirect_good.html"] == []
+    assert (report["index.html"] == [] and report["other.html"] == []
+            and report["redirect_good.html"] == [])
     assert report["redirect_bad.html"] == ["redirect to a missing page: nowhere.html"]
     for name, (_, message) in BROKEN.items():
         problems = report[f"broken_{name}.html"]

@@ -10,9 +10,10 @@ spec = importlib.util.spec_from_file_location("check_html", ROOT / "tools" / "ch
 check_html = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(check_html)
 
-GOOD = """<html><body><p>Loss <span class="math notranslate nohighlight">\\(\\ell = -\\log p\\)</span></p>
+GOOD = ("""<html><body><p>Loss """
+        """<span class="math notranslate nohighlight">\\(\\ell = -\\log p\\)</span></p>
 <div class="math notranslate nohighlight">\\[\\frac{a}{b}\\]</div>
-<pre>print("$$ in code is fine")</pre><script>var x = "\\\\(";</script></body></html>"""
+<pre>print("$$ in code is fine")</pre><script>var x = "\\\\(";</script></body></html>""")
 
 
 def test_rendered_math_passes_and_raw_math_fails(tmp_path):
@@ -21,7 +22,8 @@ def test_rendered_math_passes_and_raw_math_fails(tmp_path):
     (tmp_path / "bad.html").write_text("<html><body><p>$$ \\frac{a}{b} $$ (eq-x)</p></body></html>")
     assert check_html.raw_math(tmp_path / "bad.html")
     assert check_html.main(str(tmp_path)) == 1
-    (tmp_path / "bad.html").write_text("<html><body><p>inline $\\mathbf x$ left raw</p></body></html>")
+    (tmp_path / "bad.html").write_text(
+        "<html><body><p>inline $\\mathbf x$ left raw</p></body></html>")
     assert check_html.main(str(tmp_path)) == 1
 
 
@@ -45,20 +47,24 @@ def test_results_page_shows_every_row_and_flags_a_cut_short_run(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
     import render_results
 
-    run = {"chapter": "lstm", "profile": "quick", "complete": False, "device": "CPU (2 cores)", "torch": "2",
-           "date": "today", "git_commit": "abc", "train_size": 10, "test_size": 5, "best_config": "b",
-           "rows": [{"config": "a", "val_acc": 0.5, "test_acc": 0.51}, {"config": "b", "val_acc": 0.6, "test_acc": 0.61}]}
+    run = {"chapter": "lstm", "profile": "quick", "complete": False, "device": "CPU (2 cores)",
+           "torch": "2", "date": "today", "git_commit": "abc", "train_size": 10, "test_size": 5,
+           "best_config": "b",
+           "rows": [{"config": "a", "val_acc": 0.5, "test_acc": 0.51},
+                    {"config": "b", "val_acc": 0.6, "test_acc": 0.61}]}
     (tmp_path / "lstm-quick.json").write_text(json.dumps(run))
     page = render_results.render(tmp_path)
     assert "| a | 50.00 | 51.00 |" in page and "| b **best** | 60.00 | 61.00 |" in page
     assert "cut short" in page and "commit `abc`" in page
     assert "## BERT" not in page  # no results, no section
     speed = {**run, "chapter": "fasttext", "complete": True,
-             "rows": [{"config": "bigrams, ours", "test_acc": 0.9, "seconds": 2.5, "words_per_second": 1234567}]}
+             "rows": [{"config": "bigrams, ours", "test_acc": 0.9, "seconds": 2.5,
+                       "words_per_second": 1234567}]}
     del speed["train_size"], speed["test_size"]
     (tmp_path / "fasttext-quick.json").write_text(json.dumps(speed))
     page = render_results.render(tmp_path)
-    assert "| bigrams, ours | – | 90.00 | 2.5 | 1,234,567 |" in page and "seconds | words / s |" in page
+    assert ("| bigrams, ours | – | 90.00 | 2.5 | 1,234,567 |" in page
+            and "seconds | words / s |" in page)
 
 
 def test_results_page_renders_the_word_vectors_comparison_and_curve(tmp_path):
@@ -69,11 +75,11 @@ def test_results_page_renders_the_word_vectors_comparison_and_curve(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
     import render_results
 
-    run = {"chapter": "word_vectors", "profile": "full", "complete": True, "device": "GPU", "torch": "2",
-           "date": "today", "git_commit": "abc", "settings": {"epoch": 5, "dim": 100},
+    run = {"chapter": "word_vectors", "profile": "full", "complete": True, "device": "GPU",
+           "torch": "2", "date": "today", "git_commit": "abc", "settings": {"epoch": 5, "dim": 100},
            "compare": {"texts": 10, "tokens_per_epoch": 1000, "rows": {
-               "ours": {"seconds": 1.5, "words_per_s": 3333, "neighbour_rating_r": 0.8, "device": "cuda",
-                        "analogies": {"all": 0.5}},
+               "ours": {"seconds": 1.5, "words_per_s": 3333, "neighbour_rating_r": 0.8,
+                        "device": "cuda", "analogies": {"all": 0.5}},
                "gensim FastText": {"skipped": "not installed (gensim)"}}},
            "curve": {"sizes": [250, 25000], "accuracy": {"random, trained": [0.7, 0.87]}}}
     (tmp_path / "word_vectors-full.json").write_text(json.dumps(run))
@@ -81,5 +87,6 @@ def test_results_page_renders_the_word_vectors_comparison_and_curve(tmp_path):
     assert "## Word vectors and transfer" in page
     assert "| ours | 1.5 | 3,333 | 0.800 | 50.00 | cuda |" in page
     assert "| gensim FastText | – | – | – | – | not installed (gensim) |" in page
-    assert "| embedding matrix | 250 | 25,000 |" in page and "| random, trained | 70.00 | 87.00 |" in page
+    assert ("| embedding matrix | 250 | 25,000 |" in page
+            and "| random, trained | 70.00 | 87.00 |" in page)
     assert "| configuration |" not in page  # no rows table for a chapter without rows

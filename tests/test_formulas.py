@@ -66,13 +66,16 @@ def test_gradcheck_passes_the_right_gradient_and_catches_wrong_ones():
         return -fm.cross_entropy_grad(z, y)
 
     for wrong in (forgot_batch_mean, sign_flipped):
-        assert not gradcheck(lambda z: _CEWithHandGrad.apply(z, y, wrong), (z,), raise_exception=False)
+        assert not gradcheck(lambda z: _CEWithHandGrad.apply(z, y, wrong), (z,),
+                             raise_exception=False)
 
 
 def test_mlp_backprop_matches_autograd_to_1e10():
     X, y = torch.randn(8, 5, dtype=D), torch.randint(0, 3, (8,))
-    params = [torch.randn(5, 4, dtype=D, requires_grad=True), torch.randn(4, dtype=D, requires_grad=True),
-              torch.randn(4, 3, dtype=D, requires_grad=True), torch.randn(3, dtype=D, requires_grad=True)]
+    params = [torch.randn(5, 4, dtype=D, requires_grad=True),
+              torch.randn(4, dtype=D, requires_grad=True),
+              torch.randn(4, 3, dtype=D, requires_grad=True),
+              torch.randn(3, dtype=D, requires_grad=True)]
     loss, hand = fm.mlp_forward_backward(X, y, *params)
     auto = torch.autograd.grad(loss, params)
     for h, a in zip(hand, auto):
@@ -93,9 +96,14 @@ def test_optimisers_match_torch_optim_over_100_steps(name, step, cls, kw):
 
 
 def test_the_optimiser_check_catches_mistakes():
-    no_bias_correction = lambda p, g, s: fm.adam_step(p, g, s, lr=0.05, bias_correction=False)
+    def no_bias_correction(p, g, s):
+        return fm.adam_step(p, g, s, lr=0.05, bias_correction=False)
+
     assert fm.gap_to_torch_optim(no_bias_correction, torch.optim.Adam, lr=0.05) > 1e-3
-    coupled_decay = lambda p, g, s: fm.adam_step(p, g, s, lr=0.05, weight_decay=0.1)  # Adam, not AdamW
+
+    def coupled_decay(p, g, s):  # Adam, not AdamW
+        return fm.adam_step(p, g, s, lr=0.05, weight_decay=0.1)
+
     assert fm.gap_to_torch_optim(coupled_decay, torch.optim.AdamW, lr=0.05, weight_decay=0.1) > 1e-3
 
 
@@ -128,8 +136,10 @@ def test_glove_weight_and_gradient():
     assert fm.glove_weight(x).tolist() == pytest.approx([0, 0.01**0.75, 0.5**0.75, 1, 1])
     V, d = 6, 3
     X = torch.poisson(torch.full((V, V), 3.0, dtype=D))
-    params = [torch.randn(V, d, dtype=D, requires_grad=True), torch.randn(V, d, dtype=D, requires_grad=True),
-              torch.randn(V, dtype=D, requires_grad=True), torch.randn(V, dtype=D, requires_grad=True)]
+    params = [torch.randn(V, d, dtype=D, requires_grad=True),
+              torch.randn(V, d, dtype=D, requires_grad=True),
+              torch.randn(V, dtype=D, requires_grad=True),
+              torch.randn(V, dtype=D, requires_grad=True)]
     assert gradcheck(lambda *p: fm.glove_loss(*p, X, x_max=5.0), params)
     # dJ/dw_i = sum_j 2 f(X_ij) e_ij w~_j, written out for one row
     W, Wc, b, bc = params
@@ -148,7 +158,8 @@ def test_lstm_cell_reproduces_nn_lstm():
     h = c = torch.zeros(3, 6)
     w = dict(lstm.named_parameters())
     for t in range(7):
-        h, c = fm.lstm_cell(x[:, t], h, c, w["weight_ih_l0"], w["weight_hh_l0"], w["bias_ih_l0"], w["bias_hh_l0"])
+        h, c = fm.lstm_cell(x[:, t], h, c, w["weight_ih_l0"], w["weight_hh_l0"], w["bias_ih_l0"],
+                            w["bias_hh_l0"])
         assert (h - out[:, t]).abs().max() < 1e-6
     assert (c - c_n[0]).abs().max() < 1e-6
 
@@ -158,10 +169,12 @@ def test_attention_matches_sdpa_with_masks():
     mask = torch.ones(2, 1, 5, 6, dtype=torch.bool)
     mask[0, ..., 4:] = False  # padding in the first sequence
     ours, _ = fm.attention(q, k, v, mask)
-    torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, attn_mask=mask), atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
+                               atol=1e-6, rtol=1e-5)
     causal = torch.ones(5, 6, dtype=torch.bool).tril()
     ours, _ = fm.attention(q, k, v, causal)
-    torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, attn_mask=causal), atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, attn_mask=causal),
+                               atol=1e-6, rtol=1e-5)
 
 
 def test_multi_head_attention_matches_nn_multiheadattention():

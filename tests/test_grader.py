@@ -116,7 +116,9 @@ def test_tests_points_and_ids_come_from_the_instructors_copy(course):
 def test_a_deleted_test_scores_zero_and_a_zero_total_fails(course, capsys):
     right = {"double": "def double(x):\n    return 2 * x",
              "root": "def root(x):\n    return x ** 0.5"}
-    keep = lambda cells: [c for c in cells if not c.metadata.get("nbgrader", {}).get("grade")]
+    def keep(cells):
+        return [c for c in cells if not c.metadata.get("nbgrader", {}).get("grade")]
+
     path = _hand_in(course, right, keep)
     assert cli.main(["check", str(path)]) == 1
     out, err = capsys.readouterr()

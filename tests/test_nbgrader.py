@@ -54,7 +54,8 @@ def course(tmp_path_factory):
     with api.gradebook as gb:
         for nb in NOTEBOOKS:
             results[nb.stem] = {s: gb.find_submission(nb.stem, s) for s in ("solution", "stripped")}
-            results[nb.stem] = {s: (sub.score, sub.max_score) for s, sub in results[nb.stem].items()}
+            results[nb.stem] = {s: (sub.score, sub.max_score)
+                                for s, sub in results[nb.stem].items()}
     return root, results
 
 

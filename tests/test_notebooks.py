@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +48,8 @@ def test_notebook_conventions(path):
     for package in ("torch", "numpy", "transformers"):  # Colab's own: never replaced
         assert package in sync_repo_url.KEEP.split("|") and f"-c {match['keep']}" in src
     extras = (match["extras"] or "[]").strip("[]")
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    declared = (tomllib.loads((ROOT / "pyproject.toml").read_text())
+                ["project"]["optional-dependencies"])
     for extra in filter(None, extras.split(",")):
         assert extra in declared, f"install cell asks for extra {extra!r}, not in pyproject.toml"
 
@@ -72,7 +73,8 @@ def test_notebook_conventions(path):
 
 def test_repo_url_is_in_sync_and_the_check_catches_drift(monkeypatch):
     assert all(sync_repo_url.sync(p, write=False) for p in NOTEBOOKS)
-    monkeypatch.setattr(sync_repo_url, "repository", lambda: ("https://github.com/fork/bigtext", "main"))
+    monkeypatch.setattr(sync_repo_url, "repository",
+                        lambda: ("https://github.com/fork/bigtext", "main"))
     assert not any(sync_repo_url.sync(p, write=False) for p in NOTEBOOKS)
 
 
@@ -80,5 +82,6 @@ def test_config_keeps_the_address_in_one_place():
     conf = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert conf["repository"]["url"].startswith("https://github.com/")
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert conf["repository"]["release"] == f"v{version}", "the release tag is v + pyproject's version"
+    assert conf["repository"]["release"] == f"v{version}", (
+        "the release tag is v + pyproject's version")
     assert conf["only_build_toc_files"] is True

@@ -95,7 +95,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 
 def serve(folder: Path, mathjax: Path):
-    handler = functools.partial(type("Handler", (_Handler,), {"mathjax": mathjax}), directory=str(folder))
+    handler = functools.partial(type("Handler", (_Handler,), {"mathjax": mathjax}),
+                                directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
@@ -123,9 +124,11 @@ class Chromium:
             self.close()
             raise SystemExit("chromium did not start (no DevToolsActivePort after 30 s)")
         port = port_file.read_text().split()[0]
-        tabs = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read())
+        tabs = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list",
+                                                 timeout=10).read())
         page = next(t for t in tabs if t["type"] == "page")
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60,
+                                              suppress_origin=True)
         self.next_id, self.events = 0, []
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.call(f"{domain}.enable")
@@ -146,7 +149,8 @@ class Chromium:
                            awaitPromise=await_promise)
         if "exceptionDetails" in result:
             details = result["exceptionDetails"]
-            raise RuntimeError(f"page script failed: {details.get('exception', {}).get('description') or details}")
+            raise RuntimeError(f"page script failed: "
+                               f"{details.get('exception', {}).get('description') or details}")
         return result["result"].get("value")
 
     def open(self, url: str, timeout: float = 30):
@@ -170,16 +174,22 @@ class Chromium:
         for e in self.events:
             m, p = e.get("method"), e.get("params", {})
             if m == "Runtime.exceptionThrown":
-                out.append("JavaScript exception: " + p["exceptionDetails"].get("exception", {}).get(
-                    "description", p["exceptionDetails"].get("text", "")).splitlines()[0])
+                out.append("JavaScript exception: " + p["exceptionDetails"].get("exception", {})
+                           .get("description", p["exceptionDetails"].get("text", ""))
+                           .splitlines()[0])
             elif m == "Runtime.consoleAPICalled" and p.get("type") == "error":
-                out.append("console error: " + " ".join(str(a.get("value", a.get("description", "")))
-                                                        for a in p.get("args", [])))
+                out.append("console error: "
+                           + " ".join(str(a.get("value", a.get("description", "")))
+                                      for a in p.get("args", [])))
             elif (m == "Log.entryAdded" and p["entry"]["level"] == "error"
-                  and not p["entry"].get("url", "").endswith("/favicon.ico")  # asked for by the browser itself
-                  and (p["entry"].get("source") != "network" or p["entry"].get("url", "").startswith(self.base))):
-                out.append(f"console error: {p['entry']['text']} {p['entry'].get('url', '')}".strip())
-            elif m == "Network.loadingFailed" and not p.get("canceled") and p.get("requestId") in self.local:
+                  # asked for by the browser itself
+                  and not p["entry"].get("url", "").endswith("/favicon.ico")
+                  and (p["entry"].get("source") != "network"
+                       or p["entry"].get("url", "").startswith(self.base))):
+                out.append(f"console error: {p['entry']['text']} "
+                           f"{p['entry'].get('url', '')}".strip())
+            elif (m == "Network.loadingFailed" and not p.get("canceled")
+                  and p.get("requestId") in self.local):
                 out.append(f"request failed: {p.get('errorText')} {self.local[p['requestId']]}")
         return out
 
@@ -198,14 +208,16 @@ class Chromium:
 
 # Runs in the page once MathJax has finished: everything the checks need, as JSON.
 _INSPECT = r"""(() => {
-  const skip = new Set(["SCRIPT", "STYLE", "CODE", "PRE", "TEXTAREA", "MJX-CONTAINER", "MJX-ASSISTIVE-MML"]);
+  const skip = new Set(["SCRIPT", "STYLE", "CODE", "PRE", "TEXTAREA", "MJX-CONTAINER",
+                        "MJX-ASSISTIVE-MML"]);
   const raw = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
     const node = walker.currentNode;
     let el = node.parentElement, hidden = false;
     while (el) { if (skip.has(el.tagName)) { hidden = true; break; } el = el.parentElement; }
-    if (!hidden && /\$\$|\\\(|\\\[|\$\\[a-zA-Z]/.test(node.textContent)) raw.push(node.textContent.trim().slice(0, 80));
+    if (!hidden && /\$\$|\\\(|\\\[|\$\\[a-zA-Z]/.test(node.textContent))
+      raw.push(node.textContent.trim().slice(0, 80));
   }
   // sphinx-togglebutton hides a solution with visibility: hidden and no height
   const visible = el => el.offsetHeight > 0 && getComputedStyle(el).visibility !== "hidden";
@@ -215,7 +227,8 @@ _INSPECT = r"""(() => {
     mathErrors: (() => {
       const bad = c => c.querySelector("mjx-merror, mjx-mtext[style*='red']");
       let items = [];
-      try { items = [...MathJax.startup.document.math]; } catch (e) { /* no MathJax on this page */ }
+      try { items = [...MathJax.startup.document.math]; }
+      catch (e) { /* no MathJax on this page */ }
       return [...document.querySelectorAll("mjx-container")].filter(bad).map(c => {
         const item = items.find(it => it.typesetRoot === c);
         return item ? item.math.trim().slice(0, 80) : "(source unknown)";
@@ -252,18 +265,23 @@ def redirect_target(page: Path) -> Path | None:
 
 def check_page(browser: Chromium, base: str, folder: Path, page: Path, ids_of) -> list[str]:
     target = redirect_target(page)
-    if target is not None:  # the browser leaves at once: check where it goes (a page checked on its own)
-        return [] if target.is_file() else [f"redirect to a missing page: {target.relative_to(folder)}"]
+    # the browser leaves at once: check where it goes (a page checked on its own)
+    if target is not None:
+        return [] if target.is_file() else [f"redirect to a missing page: "
+                                            f"{target.relative_to(folder)}"]
     url = f"{base}/{page.relative_to(folder).as_posix()}"
     browser.open(url)
     ready = browser.evaluate("window.MathJax && MathJax.startup && MathJax.startup.promise "
-                             "? MathJax.startup.promise.then(() => true) : false", await_promise=True)
+                             "? MathJax.startup.promise.then(() => true) : false",
+                             await_promise=True)
     seen = browser.evaluate(_INSPECT)
     problems = browser.errors()
     if not ready and MATHJAX_CDN.search(page.read_bytes()):
-        problems.append("MathJax did not start")  # the page asks for it (it has math), but it never ran
+        # the page asks for it (it has math), but it never ran
+        problems.append("MathJax did not start")
     problems += [f"raw math left in the text: {t!r}" for t in seen["raw"][:5]]
-    problems += [f"MathJax error (a TeX error or an undefined macro) in: {e!r}" for e in seen["mathErrors"]]
+    problems += [f"MathJax error (a TeX error or an undefined macro) in: {e!r}"
+                 for e in seen["mathErrors"]]
     problems += [f"image did not load: {src}" for src in seen["brokenImages"]]
     for link in seen["links"]:
         if not link.startswith(base):
@@ -287,7 +305,8 @@ def check_site(folder: Path, screenshots: Path | None = None, limit: int | None 
                mathjax: Path | None = None) -> dict[str, list[str]]:
     """{page: [problems]} for every page (``limit``: the first N) of a built site."""
     folder = folder.resolve()
-    pages = sorted(p for p in folder.rglob("*.html") if not p.relative_to(folder).parts[0].startswith("_"))
+    pages = sorted(p for p in folder.rglob("*.html")
+                   if not p.relative_to(folder).parts[0].startswith("_"))
     pages = pages[:limit] if limit else pages
     server, base = serve(folder, mathjax or local_mathjax())
     browser = Chromium()
@@ -295,13 +314,15 @@ def check_site(folder: Path, screenshots: Path | None = None, limit: int | None 
 
     def ids_of(file: Path) -> set[str]:
         if file not in id_cache:
-            id_cache[file] = set(re.findall(r'\sid="([^"]+)"', file.read_text(encoding="utf-8", errors="replace")))
+            id_cache[file] = set(re.findall(r'\sid="([^"]+)"',
+                                            file.read_text(encoding="utf-8", errors="replace")))
         return id_cache[file]
 
     try:
         report = {}
         for page in pages:
-            report[page.relative_to(folder).as_posix()] = check_page(browser, base, folder, page, ids_of)
+            report[page.relative_to(folder).as_posix()] = check_page(browser, base, folder, page,
+                                                                     ids_of)
         if screenshots:
             chapters = [p for p in pages if p.parent.name == "notebooks"]
             home = folder / "index.html"
@@ -309,8 +330,8 @@ def check_site(folder: Path, screenshots: Path | None = None, limit: int | None 
             for name, page in [("home", home), ("chapter", chapters[0] if chapters else None)]:
                 if page is not None and page.exists():
                     browser.open(f"{base}/{page.relative_to(folder).as_posix()}")
-                    browser.evaluate("window.MathJax && MathJax.startup ? MathJax.startup.promise : 0",
-                                     await_promise=True)
+                    browser.evaluate("window.MathJax && MathJax.startup "
+                                     "? MathJax.startup.promise : 0", await_promise=True)
                     browser.screenshot(screenshots / f"{name}.png")
         return report
     finally:
@@ -332,7 +353,8 @@ def main() -> int:
         for p in problems:
             print(f"  {p}")
     print(f"{len(report)} pages read in headless Chromium in {time.perf_counter() - start:.0f} s: "
-          f"{len(bad)} with problems" + (f"; screenshots in {args.screenshots}" if args.screenshots else ""))
+          f"{len(bad)} with problems"
+          + (f"; screenshots in {args.screenshots}" if args.screenshots else ""))
     return 1 if bad else 0
 
 

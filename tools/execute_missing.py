@@ -24,7 +24,8 @@ def main() -> int:
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         if never_run(path):
             print(f"executing {path.relative_to(ROOT)} (it has no outputs yet)")
-            cmd = [sys.executable, "-m", "jupyter", "execute", "--inplace", "--timeout=3600", str(path)]
+            cmd = [sys.executable, "-m", "jupyter", "execute", "--inplace", "--timeout=3600",
+                   str(path)]
             if subprocess.call(cmd) != 0:
                 return 1
     return 0

@@ -18,7 +18,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\((?P<url>[^)]*)\)")
 INSTALL = re.compile(r'pip install -q -c (?P<keep>\S+) '
-                     r'"bigtext-lite(?P<extras>\[[a-z,]*\])? @ git\+(?P<url>[^"@]*)@(?P<release>[^"]*)"')
+                     r'"bigtext-lite(?P<extras>\[[a-z,]*\])? '
+                     r'@ git\+(?P<url>[^"@]*)@(?P<release>[^"]*)"')
 # Colab's preloaded packages the install must not replace (a replaced one forces a
 # runtime restart): pinned as constraints to the versions the runtime has.
 KEEP = "torch|numpy|transformers|tokenizers"
@@ -73,7 +74,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report, change nothing")
     args = parser.parse_args()
-    stale = [nb for nb in sorted((ROOT / "notebooks").glob("*.ipynb")) if not sync(nb, not args.check)]
+    stale = [nb for nb in sorted((ROOT / "notebooks").glob("*.ipynb"))
+             if not sync(nb, not args.check)]
     for nb in stale:
         print(f"{'out of date' if args.check else 'updated'}: {nb.relative_to(ROOT)}")
     return 1 if (stale and args.check) else 0
