@@ -2,7 +2,7 @@
 thread count, each trained from the file in a fresh process. Prints accuracy, time
 and words/sec side by side.
 
-    python benchmarks/bench_fasttext.py                # IMDB polarity and star rating, the chapter's table
+    python benchmarks/bench_fasttext.py                # polarity and rating: the chapter's table
     python benchmarks/bench_fasttext.py --max-train 5000 --max-test 5000   # a quicker look
     python benchmarks/bench_fasttext.py --repeats 3    # means over seeds 0, 1, 2
     python benchmarks/bench_fasttext.py --gpu          # ours on a GPU: seconds per full IMDB epoch
@@ -25,8 +25,8 @@ from bigtext_lite import fasttext as ft
 from bigtext_lite.experiments import official
 from bigtext_lite.experiments.fasttext import POLARITY, RATING
 
-
-GPU_SETTINGS = [  # (name, hyperparameters, batch size): a summed loss over a large batch needs a smaller lr
+# (name, hyperparameters, batch size): a summed loss over a large batch needs a smaller lr
+GPU_SETTINGS = [
     ("unigrams", dict(wordNgrams=1, lr=0.1, dim=10, epoch=5), 8),
     ("bigrams", dict(wordNgrams=2, lr=0.5, dim=10, epoch=5), 8),
     ("unigrams", dict(wordNgrams=1, lr=0.1, dim=10, epoch=5), 256),
@@ -43,7 +43,8 @@ def gpu_epochs(train_path, test_path):
     from bigtext_lite.errors import NonFiniteLossError
 
     train, test = ft.read_file(train_path), ft.read_file(test_path)
-    ft.train_supervised(train[:2000], epoch=1, device="cuda", verbose=False)  # CUDA start-up, not timed
+    # CUDA start-up, not timed
+    ft.train_supervised(train[:2000], epoch=1, device="cuda", verbose=False)
     print(f"{torch.cuda.get_device_name()}: ours on the GPU, {len(train):,} training reviews")
     print(f"{'setting':10} {'lr':>5} {'batch':>6} {'s/epoch':>8} {'accuracy':>9}")
     for name, hp, b in GPU_SETTINGS:
@@ -61,10 +62,10 @@ def pair_ratios(rows) -> str:
     runs, their min and median; the same in CPU seconds (what a loaded machine
     changes least); and the accuracy difference of each pair."""
     lines = []
-    for official, ours in zip(rows[::2], rows[1::2]):
-        ratios = [o / s for o, s in zip(official["seconds_each"], ours["seconds_each"])]
-        cpu = [o / s for o, s in zip(official["cpu_seconds_each"], ours["cpu_seconds_each"])]
-        points = [100 * (a - b) for a, b in zip(ours["test_accs"], official["test_accs"])]
+    for theirs, ours in zip(rows[::2], rows[1::2]):
+        ratios = [o / s for o, s in zip(theirs["seconds_each"], ours["seconds_each"])]
+        cpu = [o / s for o, s in zip(theirs["cpu_seconds_each"], ours["cpu_seconds_each"])]
+        points = [100 * (a - b) for a, b in zip(ours["test_accs"], theirs["test_accs"])]
         lines.append(f"{ours['setting']}: pairs {' '.join(f'{r:.2f}' for r in ratios)}x, "
                      f"min {min(ratios):.2f} / median {statistics.median(ratios):.2f}; "
                      f"CPU {' '.join(f'{r:.2f}' for r in cpu)}x; "
@@ -81,10 +82,12 @@ def main():
     parser.add_argument("--max-train", type=int, default=None)
     parser.add_argument("--max-test", type=int, default=None)
     parser.add_argument("--thread", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=1, help="train each this many times (seeds 0, 1, ...)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="train each this many times (seeds 0, 1, ...)")
     parser.add_argument("--targets", default="polarity,rating", help="comma-separated targets")
     parser.add_argument("--settings", default=None, help="comma-separated setting names (all)")
-    parser.add_argument("--gpu", action="store_true", help="time ours on CUDA instead (no official run)")
+    parser.add_argument("--gpu", action="store_true",
+                        help="time ours on CUDA instead (no official run)")
     args = parser.parse_args()
     chosen = None if args.settings is None else args.settings.split(",")
     print(config.describe(), f"| thread={args.thread} for both")
@@ -99,7 +102,7 @@ def main():
             train_path, test_path = official.write_imdb(tmp, target, args.max_train, args.max_test)
             print(load(), flush=True)
             rows = official.compare_with_official(train_path, test_path, settings, args.thread,
-                                            args.repeats)
+                                                  args.repeats)
             print(official.format_comparison(rows))
             print(pair_ratios(rows))
             print(load(), flush=True)
