@@ -41,7 +41,6 @@ from bigtext_lite.fasttext.textfile import (
 )
 from bigtext_lite.formulas import huffman_codes  # the hs loss's tree, shown in the chapter
 
-Args = SupervisedArgs  # its name before vectors.skipgram had an Args too
 
 __all__ = ["EOS", "char_ngram_hashes", "char_ngrams", "fasttext_hash", "fasttext_hashes",
            "ngram_buckets", "subword_rows",
@@ -49,4 +48,4 @@ __all__ = ["EOS", "char_ngram_hashes", "char_ngrams", "fasttext_hash", "fasttext
            "Dictionary", "Indexed", "LabelledTexts", "distinct_per_text", "index_labelled",
            "index_tokens",
            "FastText", "huffman_codes",
-           "LOSS_EVERY", "Args", "FastTextClassifier", "SupervisedArgs", "train_supervised"]
+           "LOSS_EVERY", "FastTextClassifier", "SupervisedArgs", "train_supervised"]
