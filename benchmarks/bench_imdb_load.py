@@ -9,7 +9,7 @@ import tempfile
 import time
 
 from bigtext_lite import config
-from bigtext_lite.data.imdb import locate_imdb, load_imdb
+from bigtext_lite.data.imdb import load_imdb, locate_imdb
 
 
 def main() -> None:

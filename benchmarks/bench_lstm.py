@@ -63,8 +63,9 @@ def main() -> None:
             step(rnn, x, lengths).sum().backward()
             times[name].append(time.perf_counter() - start)
     padded = min(times["padded"])
-    print(f"batch {args.batch}, {args.max_len} steps at most (mean length {lengths.float().mean():.0f}), "
-          f"{args.threads} threads, {args.repeats} repeats")
+    print(f"batch {args.batch}, {args.max_len} steps at most "
+          f"(mean length {lengths.float().mean():.0f}), {args.threads} threads, "
+          f"{args.repeats} repeats")
     print(f"{'':32} {'min s':>8} {'median s':>9} {'padded / it':>12}")
     for name, ts in times.items():
         print(f"{name:32} {min(ts):8.3f} {statistics.median(ts):9.3f} {padded / min(ts):12.2f}")

@@ -88,7 +88,8 @@ def main():
     device = config.device()
     print(config.describe())
     batches = make_batches(args.steps)
-    bare_loop(BagOfEmbeddings(20_000, 64, 2, 1).to(device), batches[:20], device)  # warm up allocator
+    # warm up the allocator
+    bare_loop(BagOfEmbeddings(20_000, 64, 2, 1).to(device), batches[:20], device)
     bare, ours = [], []
     for r in range(args.repeats):  # pairs, run back to back, alternating which goes first
         runs = [(bare, bare_loop), (ours, fit_loop)]
@@ -110,7 +111,8 @@ def main():
     per_step = {}
     for name, loop in [("bare", bare_loop), ("fit", fit_loop)] * 5:
         torch.manual_seed(0)
-        per_step[name] = min(per_step.get(name, 1.0), loop(nn.Linear(10, 2).to(device), tiny, device))
+        seconds = loop(nn.Linear(10, 2).to(device), tiny, device)
+        per_step[name] = min(per_step.get(name, 1.0), seconds)
     extra = per_step["fit"] - per_step["bare"]
     print(f"tiny linear model, 2000 steps, best of 5: bare {1e6 * per_step['bare']:.0f} us/step, "
           f"fit {1e6 * per_step['fit']:.0f} us/step -> fit adds {1e6 * extra:.0f} us per step, "
@@ -121,13 +123,15 @@ def main():
         return
     for name, make in [("LSTM", TinyLSTM), ("Transformer", TinyTransformer)]:
         rows = {}
-        for label, amp, comp in [("fp32 eager", None, False), ("bf16", "bf16", False), ("bf16 + compile", "bf16", True)]:
+        for label, amp, comp in [("fp32 eager", None, False), ("bf16", "bf16", False),
+                                 ("bf16 + compile", "bf16", True)]:
             torch.manual_seed(0)
-            rows[label] = train_step_time(make(), make_batches(60, 64, 256), device, amp=amp, compile=comp, warmup=10)
+            rows[label] = train_step_time(make(), make_batches(60, 64, 256), device, amp=amp,
+                                          compile=comp, warmup=10)
         base = rows["fp32 eager"]["step_s"]
         for label, r in rows.items():
-            print(f"  {name:11} {label:15} {1e3 * r['step_s']:7.2f} ms/step  x{base / r['step_s']:.2f}"
-                  f"  (warm-up {r['first_steps_s']:.1f} s)")
+            print(f"  {name:11} {label:15} {1e3 * r['step_s']:7.2f} ms/step  "
+                  f"x{base / r['step_s']:.2f}  (warm-up {r['first_steps_s']:.1f} s)")
 
 
 if __name__ == "__main__":

@@ -20,8 +20,8 @@ import torch  # noqa: E402
 from transformers import AutoTokenizer  # noqa: E402
 
 from bigtext_lite.data import load_imdb  # noqa: E402
+from bigtext_lite.models import basic_tokenization  # noqa: E402
 from bigtext_lite.models import bert as B  # noqa: E402
-from bigtext_lite.models import wordpiece  # noqa: E402
 
 
 def time_ours(ours, texts):
@@ -61,7 +61,7 @@ def main() -> None:
     rust.model_max_length = 10**9  # no "longer than 512" warning: neither side truncates here
     start = time.perf_counter()
     for top in (0xFFFF, sys.maxunicode):  # built once per process: timed apart
-        wordpiece._patterns(top)
+        basic_tokenization._patterns(top)
     build_s = time.perf_counter() - start
 
     times, first = {name: [] for name in TIMERS}, {}

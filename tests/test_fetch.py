@@ -11,14 +11,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import make_tar, tiny_files
 
 from bigtext_lite import vectors as V
-from bigtext_lite.data import fetch
+from bigtext_lite.data import archives, fetch
 from bigtext_lite.data.fetch import Source
-from bigtext_lite.errors import DataError
 from bigtext_lite.data.imdb import load_imdb
-
-from conftest import make_tar, tiny_files
+from bigtext_lite.errors import DataError
 
 PORTAL = b"<!DOCTYPE html>\n<html><body>Please log in to the guest Wi-Fi</body></html>\n"
 
@@ -88,15 +87,15 @@ def test_damaged_pin_is_named_with_what_to_do(http_server, tmp_path, pin):
 
 KILL_DURING_EXTRACTION = """
 import importlib.util, os, signal, sys, tarfile
-spec = importlib.util.spec_from_file_location("fetch", sys.argv[1])
-fetch = sys.modules["fetch"] = importlib.util.module_from_spec(spec)  # alone: no torch import
-spec.loader.exec_module(fetch)
+spec = importlib.util.spec_from_file_location("archives", sys.argv[1])
+archives = sys.modules["archives"] = importlib.util.module_from_spec(spec)  # alone: no torch
+spec.loader.exec_module(archives)
 extract = tarfile.TarFile.extractall
 def extract_then_die(self, *args, **kwargs):
     extract(self, *args, **kwargs)
     os.kill(os.getpid(), signal.SIGKILL)  # like the OOM killer, or a kernel restart
 tarfile.TarFile.extractall = extract_then_die
-fetch.safe_extract(sys.argv[2], sys.argv[3])
+archives.safe_extract(sys.argv[2], sys.argv[3])
 """
 
 
@@ -110,7 +109,7 @@ def test_folder_of_a_killed_extraction_is_removed_next_time(tmp_path):
     root = tmp_path / "data"
     root.mkdir()
     archive = make_tar(root / "aclImdb_v1.tar.gz", tiny_files())
-    run = subprocess.run([sys.executable, "-c", KILL_DURING_EXTRACTION, fetch.__file__,
+    run = subprocess.run([sys.executable, "-c", KILL_DURING_EXTRACTION, archives.__file__,
                           str(archive), str(root)], capture_output=True, timeout=300)
     assert run.returncode == -9, run.stderr.decode()
     (left,) = root.glob(".extract-*")
@@ -130,8 +129,8 @@ def test_folder_of_a_running_extraction_is_kept(tmp_path):
     with open(running / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # as safe_extract holds it while it works
         age(running, 2 * 3600)
-        assert fetch.remove_stale_extractions(tmp_path) == []
+        assert archives.remove_stale_extractions(tmp_path) == []
     age(running, 2 * 3600)
     with pytest.warns(UserWarning, match="interrupted extraction"):
-        assert fetch.remove_stale_extractions(tmp_path) == [running]  # its process is gone
+        assert archives.remove_stale_extractions(tmp_path) == [running]  # its process is gone
     assert sorted(p.name for p in tmp_path.iterdir()) == [".extract-starting"]

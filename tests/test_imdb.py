@@ -13,14 +13,14 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import TINY_REVIEWS, make_tar, sha256_of, source_for, tiny_files
 
 from bigtext_lite import config
 from bigtext_lite.data import imdb
 from bigtext_lite.data.fetch import Source
+from bigtext_lite.data.imdb import load_imdb
+from bigtext_lite.data.reviews import Reviews, train_valid_split
 from bigtext_lite.errors import DataError
-from bigtext_lite.data.imdb import load_imdb, train_valid_split
-
-from conftest import TINY_REVIEWS, make_tar, sha256_of, source_for, tiny_files
 
 
 def leftovers(root: Path) -> list[str]:
@@ -113,8 +113,8 @@ def test_unknown_split():
 
 def test_train_valid_split_is_deterministic_stratified_and_disjoint():
     n = 1000
-    reviews = imdb.Reviews([f"r{i}" for i in range(n)], [i % 2 for i in range(n)],
-                           [9 if i % 2 else 2 for i in range(n)], [str(i) for i in range(n)])
+    reviews = Reviews([f"r{i}" for i in range(n)], [i % 2 for i in range(n)],
+                      [9 if i % 2 else 2 for i in range(n)], [str(i) for i in range(n)])
     train, valid = train_valid_split(reviews, 0.2, seed=3)
     again_train, again_valid = train_valid_split(reviews, 0.2, seed=3)
     assert valid.ids == again_valid.ids and train.ids == again_train.ids

@@ -15,7 +15,8 @@ from bigtext_lite.models.lstm import LSTMClassifier
 
 def _model(**kwargs):
     torch.manual_seed(0)
-    return LSTMClassifier(30, num_classes=2, pad_id=1, embed_dim=8, hidden=6, dropout=0.0, **kwargs).eval()
+    return LSTMClassifier(30, num_classes=2, pad_id=1, embed_dim=8, hidden=6, dropout=0.0,
+                          **kwargs).eval()
 
 
 @pytest.mark.parametrize("pooling", ["last", "max", "mean"])
@@ -42,7 +43,8 @@ def test_padded_cpu_path_equals_packing_with_gradients(cell, layers, bidirection
     """rnn_within_lengths (the CPU path) gives packing's outputs, last states and
     gradients, on lengths from 1 to T."""
     torch.manual_seed(0)
-    rnn = cell(8, 6, num_layers=layers, bidirectional=bidirectional, batch_first=True, dropout=0.3).eval()
+    rnn = cell(8, 6, num_layers=layers, bidirectional=bidirectional, batch_first=True,
+               dropout=0.3).eval()
     lengths = torch.tensor([7, 1, 4, 7, 2, 5])
     x = torch.randn(len(lengths), 7, 8, requires_grad=True)
     results = []
@@ -83,7 +85,8 @@ def test_last_pooling_is_the_final_states_of_both_directions():
 def test_batch_of_mixed_lengths_equals_one_by_one():
     model = _model(pooling="max", layers=2)
     seqs = [[4, 5, 6, 7, 8], [9, 10], [11, 12, 13]]
-    ids = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first=True, padding_value=1)
+    ids = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first=True,
+                                          padding_value=1)
     batch = model(ids, torch.tensor([len(s) for s in seqs]))
     for row, s in enumerate(seqs):
         torch.testing.assert_close(batch[row], model(torch.tensor([s]), torch.tensor([len(s)]))[0])
@@ -141,7 +144,8 @@ print(json.dumps({"one": p.predict("a great film"), "many": p.predict(["a great 
 def test_save_load_predict_in_a_fresh_process(tmp_path):
     texts = ["a great film", "awful , boring", "great acting", "awful plot"]
     vocab = Vocab.build(basic_english(t) for t in texts)
-    model = LSTMClassifier(len(vocab), pad_id=vocab["<pad>"], embed_dim=8, hidden=6, pooling="mean").eval()
+    model = LSTMClassifier(len(vocab), pad_id=vocab["<pad>"], embed_dim=8, hidden=6,
+                           pooling="mean").eval()
     folder = lstm.save(model, vocab, tmp_path / "clf", labels=("neg", "pos"), max_len=100)
     expected = lstm.Predictor(model, vocab, ("neg", "pos")).probabilities(["a great film"])
     done = subprocess.run([sys.executable, "-c", PREDICT_IN_FRESH_PROCESS, str(folder)],

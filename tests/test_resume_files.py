@@ -13,11 +13,12 @@ import zipfile
 
 import pytest
 import torch
+from test_train import Interrupt, _resume_run, blobs, one_thread, training_run  # noqa: F401
 from torch.utils.data import DataLoader
 
 from bigtext_lite import checkpoint as ckpt
+from bigtext_lite.io import save_atomic
 from bigtext_lite.train import fit, linear_warmup_decay
-from test_train import Interrupt, _resume_run, blobs, one_thread, training_run  # noqa: F401
 
 
 def quick(folder, resume=False, model=None, opt=None, stop_at=None, **kw):
@@ -51,7 +52,7 @@ def flip_a_tensor_byte(path):
 
 def test_flipped_bytes_inside_a_tensor_are_caught_by_the_crc(tmp_path):
     path = tmp_path / "w.pt"
-    ckpt.save_atomic({"w": torch.linspace(-1, 1, 4096)}, path)
+    save_atomic({"w": torch.linspace(-1, 1, 4096)}, path)
     member = flip_a_tensor_byte(path)  # torch.load alone returns the changed tensor
     with pytest.raises(ckpt.DamagedCheckpointError, match=rf"{re.escape(str(path))} is damaged "
                                                           rf".*member '{member}' fails its CRC-32"):
@@ -92,7 +93,7 @@ def test_both_checkpoints_damaged_is_an_error_naming_both(tmp_path):
 ])
 def test_empty_truncated_and_garbage_files_are_named(tmp_path, content, why):
     path = tmp_path / "last.pt"
-    ckpt.save_atomic({"w": torch.ones(1000)}, path)
+    save_atomic({"w": torch.ones(1000)}, path)
     path.write_bytes(path.read_bytes()[:2000] if content == "half" else content)
     with pytest.raises(ckpt.DamagedCheckpointError, match=rf"checkpoint .*last.pt is .*{why}"):
         ckpt.load(path)
@@ -109,8 +110,8 @@ def test_empty_truncated_and_garbage_files_are_named(tmp_path, content, why):
 ])
 def test_a_bare_state_dict_or_a_foreign_file_gets_a_one_line_error(tmp_path, content, what):
     model = torch.nn.Linear(10, 2)
-    ckpt.save_atomic(model.state_dict() if content == "state_dict" else content,
-                     tmp_path / "last.pt")
+    save_atomic(model.state_dict() if content == "state_dict" else content,
+                tmp_path / "last.pt")
     with pytest.raises(ckpt.CheckpointError, match=rf"last.pt {what}") as err:
         quick(tmp_path, resume=True, model=model)
     assert "\n" not in str(err.value)
@@ -210,7 +211,7 @@ def test_a_checkpoint_without_best_weights_says_they_cannot_be_restored(tmp_path
         _resume_run(tmp_path, stop_at=22, mode="early_stopping")
     state = ckpt.load(tmp_path / "last.pt")
     del state["best_state"], state["settings"]  # as fit wrote them before this version
-    ckpt.save_atomic(state, tmp_path / "last.pt")
+    save_atomic(state, tmp_path / "last.pt")
     with pytest.warns(UserWarning, match=r"last.pt comes from a version of fit that did not keep "
                                          r"the best weights"):
         _resume_run(tmp_path, resume=True, mode="early_stopping")

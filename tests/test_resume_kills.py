@@ -18,7 +18,6 @@ from contextlib import contextmanager
 
 import pytest
 import torch
-
 from test_train import one_thread, training_run  # noqa: F401 (one_thread: autouse fixture)
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="kills forked children (POSIX)")

@@ -12,7 +12,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from bigtext_lite import checkpoint as ckpt
 from bigtext_lite.errors import NonFiniteLossError
-from bigtext_lite.train import evaluate, fit, linear_warmup_decay
+from bigtext_lite.io import save_atomic
+from bigtext_lite.train import evaluate, fit, linear_warmup_decay, predict
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,8 +40,8 @@ class DropoutNet(torch.nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.net = torch.nn.Sequential(torch.nn.Linear(10, 16), torch.nn.ReLU(), torch.nn.Dropout(0.3),
-                                       torch.nn.Linear(16, 2))
+        self.net = torch.nn.Sequential(torch.nn.Linear(10, 16), torch.nn.ReLU(),
+                                       torch.nn.Dropout(0.3), torch.nn.Linear(16, 2))
 
     def forward(self, x):
         return self.net(x)
@@ -50,8 +51,8 @@ def test_fit_learns_and_keeps_history():
     torch.manual_seed(0)
     model = torch.nn.Linear(10, 2)
     train, valid = DataLoader(blobs(), 32, shuffle=True), DataLoader(blobs(seed=0), 64)
-    hist = fit(model, train, valid_loader=valid, num_epochs=5, device="cpu", progress=False, verbose=False,
-               optimizer=torch.optim.SGD(model.parameters(), lr=0.5))
+    hist = fit(model, train, valid_loader=valid, num_epochs=5, device="cpu", progress=False,
+               verbose=False, optimizer=torch.optim.SGD(model.parameters(), lr=0.5))
     assert len(hist.epochs) == 5 and len(hist.step_losses) == 5 * 10
     assert hist.column("val_acc")[-1] > 0.9 > hist.column("val_acc")[0] - 0.5
     assert hist.column("train_loss")[-1] < hist.column("train_loss")[0]
@@ -61,8 +62,9 @@ def test_gradient_accumulation_4x8_equals_one_batch_of_32():
     def run(batch_size, accumulate):
         torch.manual_seed(0)
         model = torch.nn.Linear(10, 2)
-        fit(model, DataLoader(blobs(n=128), batch_size), num_epochs=2, accumulate=accumulate, device="cpu",
-            optimizer=torch.optim.SGD(model.parameters(), lr=0.3), progress=False, verbose=False)
+        fit(model, DataLoader(blobs(n=128), batch_size), num_epochs=2, accumulate=accumulate,
+            device="cpu", optimizer=torch.optim.SGD(model.parameters(), lr=0.3), progress=False,
+            verbose=False)
         return torch.cat([p.detach().flatten() for p in model.parameters()])
 
     assert (run(8, 4) - run(32, 1)).abs().max() < 1e-6
@@ -87,10 +89,11 @@ def training_run(mode, ckpt_dir, resume=False, callbacks=()):
                           scheduler=linear_warmup_decay(opt, warmup_steps=5, total_steps=40),
                           checkpoint_every=3, **common)
     X, y = blobs(n=400).tensors
-    noisy = torch.where(torch.rand(400, generator=torch.Generator().manual_seed(1)) < 0.25, 1 - y, y)
-    hist = fit(model, DataLoader(TensorDataset(X[:96], noisy[:96]), 16, shuffle=True), num_epochs=10,
-               valid_loader=DataLoader(TensorDataset(X[200:], y[200:]), 100), patience=2,
-               monitor="val_loss", restore_best=True, checkpoint_every=2,
+    flip = torch.rand(400, generator=torch.Generator().manual_seed(1)) < 0.25
+    noisy = torch.where(flip, 1 - y, y)
+    hist = fit(model, DataLoader(TensorDataset(X[:96], noisy[:96]), 16, shuffle=True),
+               num_epochs=10, valid_loader=DataLoader(TensorDataset(X[200:], y[200:]), 100),
+               patience=2, monitor="val_loss", restore_best=True, checkpoint_every=2,
                optimizer=torch.optim.Adam(model.parameters(), lr=0.05), **common)
     return model, hist
 
@@ -125,7 +128,7 @@ def test_resume_gives_the_same_parameters_and_loss_curve(tmp_path, mode, stop_at
 
 def test_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monkeypatch):
     path = tmp_path / "last.pt"
-    ckpt.save_atomic({"step": 1, "w": torch.ones(3)}, path)
+    save_atomic({"step": 1, "w": torch.ones(3)}, path)
     real_save = torch.save
 
     def dies_halfway(obj, f, *a, **k):
@@ -134,7 +137,7 @@ def test_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monke
 
     monkeypatch.setattr(torch, "save", dies_halfway)
     with pytest.raises(OSError, match="disk yanked"):
-        ckpt.save_atomic({"step": 2, "w": torch.zeros(3)}, path)
+        save_atomic({"step": 2, "w": torch.zeros(3)}, path)
     monkeypatch.setattr(torch, "save", real_save)
     state = ckpt.load(path)
     assert state["step"] == 1 and torch.equal(state["w"], torch.ones(3))
@@ -174,11 +177,12 @@ def test_non_finite_loss_names_the_step_and_keeps_the_last_good_checkpoint(tmp_p
         loss = torch.nn.functional.cross_entropy(logits, y)
         return loss * float("nan") if calls["n"] == 5 else loss
 
-    with pytest.raises(NonFiniteLossError, match=r"loss is nan at epoch 1, batch 5, optimiser step 5; "
-                                                 r"the last good checkpoint is .*last\.pt"):
-        fit(model, DataLoader(blobs(), 32), num_epochs=1, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-            loss_fn=loss_fn, device="cpu", progress=False, verbose=False, checkpoint_dir=tmp_path,
-            checkpoint_every=1)
+    with pytest.raises(NonFiniteLossError,
+                       match=r"loss is nan at epoch 1, batch 5, optimiser step 5; "
+                             r"the last good checkpoint is .*last\.pt"):
+        fit(model, DataLoader(blobs(), 32), num_epochs=1,
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1), loss_fn=loss_fn, device="cpu",
+            progress=False, verbose=False, checkpoint_dir=tmp_path, checkpoint_every=1)
     state = ckpt.load(tmp_path / "last.pt")
     assert state["step"] == 4 and all(torch.isfinite(v).all() for v in state["model"].values())
 
@@ -191,9 +195,11 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch):
     monkeypatch.setattr(torch, "compile", lambda model, **kw: Broken())
     torch.manual_seed(0)
     model = torch.nn.Linear(10, 2)
-    with pytest.warns(UserWarning, match="torch.compile failed .*no compiler here.*training eagerly"):
-        hist = fit(model, DataLoader(blobs(), 32), num_epochs=3, compile=True, device="cpu", progress=False,
-                   verbose=False, optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
+    with pytest.warns(UserWarning,
+                      match="torch.compile failed .*no compiler here.*training eagerly"):
+        hist = fit(model, DataLoader(blobs(), 32), num_epochs=3, compile=True, device="cpu",
+                   progress=False, verbose=False,
+                   optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
                    valid_loader=DataLoader(blobs(), 64))
     assert hist.column("val_acc")[-1] > 0.9
 
@@ -201,8 +207,8 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch):
 def test_bf16_autocast_on_cpu_trains_and_bad_amp_is_refused():
     torch.manual_seed(0)
     model = torch.nn.Linear(10, 2)
-    hist = fit(model, DataLoader(blobs(), 32), num_epochs=3, amp="bf16", device="cpu", progress=False,
-               verbose=False, optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
+    hist = fit(model, DataLoader(blobs(), 32), num_epochs=3, amp="bf16", device="cpu",
+               progress=False, verbose=False, optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
                valid_loader=DataLoader(blobs(), 64))
     assert hist.column("val_acc")[-1] > 0.85
     with pytest.raises(ValueError, match="amp must be"):
@@ -210,8 +216,10 @@ def test_bf16_autocast_on_cpu_trains_and_bad_amp_is_refused():
             optimizer=torch.optim.SGD(model.parameters(), lr=0.5))
 
 
-@pytest.mark.parametrize("capability,expected", [((7, 5), "fp16"), ((8, 0), "bf16"), ((9, 0), "bf16")])
-def test_auto_amp_follows_the_compute_capability_not_bf16_emulation(monkeypatch, capability, expected):
+@pytest.mark.parametrize("capability,expected",
+                         [((7, 5), "fp16"), ((8, 0), "bf16"), ((9, 0), "bf16")])
+def test_auto_amp_follows_the_compute_capability_not_bf16_emulation(monkeypatch, capability,
+                                                                    expected):
     """A T4 (7.5) says yes to is_bf16_supported() by emulation: "auto" must pick fp16 there."""
     from bigtext_lite.train import resolve_amp
 
@@ -254,9 +262,9 @@ def test_early_stopping_and_best_weights():
     torch.manual_seed(0)
     model = torch.nn.Linear(10, 2)
     start = [p.detach().clone() for p in model.parameters()]
-    hist = fit(model, DataLoader(blobs(), 32), num_epochs=10, patience=2, monitor="val_loss", device="cpu",
-               optimizer=torch.optim.SGD(model.parameters(), lr=0.0), valid_loader=DataLoader(blobs(), 64),
-               progress=False, verbose=False)
+    hist = fit(model, DataLoader(blobs(), 32), num_epochs=10, patience=2, monitor="val_loss",
+               device="cpu", optimizer=torch.optim.SGD(model.parameters(), lr=0.0),
+               valid_loader=DataLoader(blobs(), 64), progress=False, verbose=False)
     assert hist.stopped_early and len(hist.epochs) == 3 and hist.best_epoch == 1
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), start))
 
@@ -269,7 +277,8 @@ def test_linear_warmup_then_decay():
         lrs.append(opt.param_groups[0]["lr"])
         opt.step()
         sched.step()
-    assert lrs == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125])
+    assert lrs == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25,
+                                 0.125])
 
 
 def test_evaluate_counts_loss_and_accuracy():
@@ -283,9 +292,28 @@ def test_evaluate_counts_loss_and_accuracy():
     assert out["loss"] == pytest.approx(torch.nn.functional.cross_entropy(X, y).item(), rel=1e-6)
 
 
+def test_evaluate_and_predict_take_amp_auto_and_build_no_graph():
+    torch.manual_seed(0)
+    model, loader = torch.nn.Linear(10, 2), DataLoader(blobs(), 64)
+    grad_modes = []
+
+    def forward(model, batch):
+        grad_modes.append(torch.is_grad_enabled())
+        return model(batch[0]), batch[1]
+
+    plain = evaluate(model, loader, forward=forward, device="cpu")
+    assert evaluate(model, loader, forward=forward, device="cpu", amp="auto") == plain  # off: CPU
+    probs, targets = predict(model, loader, forward=forward, device="cpu")
+    auto_probs, auto_targets = predict(model, loader, forward=forward, device="cpu", amp="auto")
+    torch.testing.assert_close(auto_probs, probs)
+    assert torch.equal(auto_targets, targets)
+    assert grad_modes and not any(grad_modes)  # no autograd graph kept for evaluation
+
+
 def _torchrun(nproc, out):
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-           "-m", "bigtext_lite.experiments.ddp_demo", "--out", str(out), "--global-batch", "32"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={nproc}", "-m", "bigtext_lite.experiments.ddp_demo",
+           "--out", str(out), "--global-batch", "32"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     return torch.load(out, weights_only=True)
@@ -301,14 +329,14 @@ def test_ddp_two_cpu_processes_match_one_process(tmp_path):
 def test_predict_puts_bucketed_batches_back_in_dataset_order():
     from bigtext_lite.data.batching import bucketed_loader
     from bigtext_lite.models.bow import BagOfEmbeddings
-    from bigtext_lite.train import predict
 
     torch.manual_seed(0)
     seqs = [torch.randint(2, 20, (n,)) for n in [5, 2, 9, 3, 7, 1, 4] * 10]
     labels = [i % 2 for i in range(len(seqs))]
     model = BagOfEmbeddings(20, 4, 2, pad_id=1)
     loader = bucketed_loader(seqs, labels, 8, pad_id=1, shuffle=False)
-    assert [i for b in loader.batch_sampler for i in b] != list(range(len(seqs)))  # really reordered
+    order = [i for b in loader.batch_sampler for i in b]
+    assert order != list(range(len(seqs)))  # really reordered
     probs, targets = predict(model, loader, device="cpu")
     assert targets.tolist() == labels
     expected = torch.cat([model(s[None], torch.tensor([len(s)])).softmax(-1) for s in seqs])
@@ -321,7 +349,8 @@ def test_unfreeze_after_freezes_for_k_epochs_then_trains():
 
     torch.manual_seed(0)
     ids = torch.randint(2, 50, (64, 12))
-    data = [(ids[i:i + 16], torch.full((16,), 12), (ids[i:i + 16, 0] % 2)) for i in range(0, 64, 16)]
+    data = [(ids[i:i + 16], torch.full((16,), 12), (ids[i:i + 16, 0] % 2))
+            for i in range(0, 64, 16)]
     model = BagOfEmbeddings(50, 8, 2, pad_id=0)
     emb = model.embedding.weight
     emb.requires_grad_(False)
@@ -329,7 +358,8 @@ def test_unfreeze_after_freezes_for_k_epochs_then_trains():
     def snapshot(event, info):
         if event == "epoch":
             seen[info["epoch"]] = emb.detach().clone()
-    fit(model, data, num_epochs=3, optimizer=torch.optim.Adam(model.parameters(), lr=0.05), device="cpu",
-        callbacks=(unfreeze_after(1, emb), snapshot), progress=False, verbose=False)
+    fit(model, data, num_epochs=3, optimizer=torch.optim.Adam(model.parameters(), lr=0.05),
+        device="cpu", callbacks=(unfreeze_after(1, emb), snapshot), progress=False,
+        verbose=False)
     assert torch.equal(seen[1], start)  # frozen in epoch 1
     assert not torch.equal(seen[2], seen[1]) and emb.requires_grad  # trained from epoch 2 on

@@ -8,8 +8,9 @@ import unicodedata
 
 import pytest
 
+from bigtext_lite.models import basic_tokenization as basic
 from bigtext_lite.models import bert as B
-from bigtext_lite.models import wordpiece as W
+from bigtext_lite.models.wordpiece import WordPiece
 
 transformers = pytest.importorskip("transformers")
 MINILM = B.offline_checkpoint()
@@ -38,7 +39,7 @@ FLAGS = [dict(zip(NAMES, v)) for v in itertools.product((True, False), (None, Tr
 
 @pytest.fixture(scope="module")
 def ours():
-    return W.WordPiece.from_file(MINILM)
+    return WordPiece.from_file(MINILM)
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +48,9 @@ def rust():
 
 
 def _assert_same_steps(text, **flags):
-    fast = W.normalize(text, **flags)
-    assert fast == W.normalize_reference(text, **flags), (text, flags)
-    assert W.pre_tokenize(fast) == W.pre_tokenize_reference(fast), (text, flags)
+    fast = basic.normalize(text, **flags)
+    assert fast == basic.normalize_reference(text, **flags), (text, flags)
+    assert basic.pre_tokenize(fast) == basic.pre_tokenize_reference(fast), (text, flags)
 
 
 @pytest.mark.parametrize("text", TRICKY)
@@ -67,16 +68,16 @@ def test_tricky_strings_match_the_rust_tokenizer(text, ours, rust):
 
 def _classes_equal_the_reference(top):
     every = "".join(map(chr, range(top + 1)))  # every code point up to top, surrogates too
-    regex = W._patterns(top)
+    regex = basic._patterns(top)
     dropped = {0, 0xFFFD}
     assert regex["control"].sub("", every) == "".join(
-        c for c in every if not (ord(c) in dropped or W._is_control(c)))
+        c for c in every if not (ord(c) in dropped or basic._is_control(c)))
     assert regex["mark"].sub("", every) == "".join(
         c for c in every if unicodedata.category(c) != "Mn")
-    assert regex["cjk"].sub("", every) == "".join(c for c in every if not W._is_cjk(ord(c)))
-    assert not [c for c in every if W._is_punctuation(c) and c.isspace()]  # classes apart
-    assert regex["word"].findall(every) == W.pre_tokenize_reference(every)
-    assert W.normalize(every) == W.normalize_reference(every)
+    assert regex["cjk"].sub("", every) == "".join(c for c in every if not basic._is_cjk(ord(c)))
+    assert not [c for c in every if basic._is_punctuation(c) and c.isspace()]  # classes apart
+    assert regex["word"].findall(every) == basic.pre_tokenize_reference(every)
+    assert basic.normalize(every) == basic.normalize_reference(every)
 
 
 def test_character_classes_equal_the_reference_on_every_bmp_code_point():
@@ -109,7 +110,7 @@ def test_real_reviews_match_the_reference_and_rust(test_texts, ours, rust):
 @pytest.mark.slow
 def test_all_25000_test_reviews_match_the_reference_and_rust(test_texts, rust):
     assert len(test_texts) == 25_000
-    ours = W.WordPiece.from_file(MINILM)  # a cold word cache
+    ours = WordPiece.from_file(MINILM)  # a cold word cache
     theirs = rust(test_texts)
     bad = [i for i, t in enumerate(test_texts)
            if ours.encode(t, max_length=None) != (theirs["input_ids"][i],

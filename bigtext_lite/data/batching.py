@@ -26,12 +26,13 @@ def pad_collate(batch: Sequence[tuple[torch.Tensor, int]], pad_id: int):
     if not batch:
         raise ValueError("pad_collate got an empty batch")
     seqs = [torch.as_tensor(ids, dtype=torch.long) for ids, _ in batch]
-    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
+    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)  # (B,)
     if (lengths == 0).any():
         bad = torch.nonzero(lengths == 0).flatten().tolist()
-        raise ValueError(f"empty sequences at batch positions {bad}: tokenise to at least one token")
-    ids = torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=pad_id)
-    labels = torch.tensor([label for _, label in batch], dtype=torch.long)
+        raise ValueError(
+            f"empty sequences at batch positions {bad}: tokenise to at least one token")
+    ids = torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=pad_id)  # (B, T)
+    labels = torch.tensor([label for _, label in batch], dtype=torch.long)  # (B,)
     return ids, lengths, labels
 
 
@@ -48,7 +49,8 @@ class BucketBatchSampler(Sampler[list[int]]):
     def __init__(self, lengths: Sequence[int], batch_size: int, pool_batches: int = 50,
                  shuffle: bool = True, drop_last: bool = False, seed: int = 0):
         if batch_size < 1 or pool_batches < 1:
-            raise ValueError(f"batch_size and pool_batches must be >= 1, got {batch_size}, {pool_batches}")
+            raise ValueError(f"batch_size and pool_batches must be >= 1, "
+                             f"got {batch_size}, {pool_batches}")
         self.lengths = np.asarray(lengths)
         self.batch_size, self.pool_batches = batch_size, pool_batches
         self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
@@ -92,8 +94,8 @@ def padding_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -
     return 1 - real / padded if padded else 0.0
 
 
-def bucketed_loader(seqs: Sequence[torch.Tensor], labels: Sequence[int], batch_size: int, pad_id: int,
-                    shuffle: bool = True, seed: int = 0, **kwargs) -> DataLoader:
+def bucketed_loader(seqs: Sequence[torch.Tensor], labels: Sequence[int], batch_size: int,
+                    pad_id: int, shuffle: bool = True, seed: int = 0, **kwargs) -> DataLoader:
     """A DataLoader of (ids, lengths, labels) batches from length-bucketed samples.
 
     With ``shuffle=False`` the batches are still length-sorted within each pool,
@@ -101,4 +103,5 @@ def bucketed_loader(seqs: Sequence[torch.Tensor], labels: Sequence[int], batch_s
     """
     pairs = list(zip(seqs, labels))
     sampler = BucketBatchSampler([len(s) for s in seqs], batch_size, shuffle=shuffle, seed=seed)
-    return DataLoader(pairs, batch_sampler=sampler, collate_fn=partial(pad_collate, pad_id=pad_id), **kwargs)
+    collate = partial(pad_collate, pad_id=pad_id)
+    return DataLoader(pairs, batch_sampler=sampler, collate_fn=collate, **kwargs)

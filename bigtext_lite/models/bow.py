@@ -22,4 +22,5 @@ class BagOfEmbeddings(nn.Module):
         # ids: (B, T), lengths: (B,). The padding row of E is zero, so summing over
         # T and dividing by the true length gives the mean of the real tokens.
         summed = self.embedding(ids).sum(dim=1)  # (B, dim)
-        return self.out(summed / lengths.clamp(min=1).unsqueeze(1).to(summed.dtype))
+        mean = summed / lengths.clamp(min=1).unsqueeze(1).to(summed.dtype)  # (B, dim)
+        return self.out(mean)  # logits: (B, num_classes)

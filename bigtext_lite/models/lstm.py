@@ -25,9 +25,9 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from bigtext_lite import checkpoint as ckpt
-from bigtext_lite.io import save_atomic, write_json_atomic
 from bigtext_lite.data.batching import pad_collate
 from bigtext_lite.data.text import Vocab, basic_english, numericalize
+from bigtext_lite.io import save_atomic, write_json_atomic
 
 POOLINGS = ("last", "max", "mean")
 
@@ -55,15 +55,16 @@ def rnn_within_lengths(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths: torch.Te
     lengths = lengths.to(x.device)
     rev = reverse_within_lengths(lengths, T)[..., None]  # (B, T, 1)
     last = (lengths - 1).clamp(min=0)  # (B,)
-    rows = torch.arange(B, device=x.device)
+    rows = torch.arange(B, device=x.device)  # (B,)
     step = torch.lstm if isinstance(rnn, nn.LSTM) else torch.gru
     h, inp = [], x
     for layer in range(rnn.num_layers):
         outs = []
         for direction in range(2 if rnn.bidirectional else 1):
             suffix = f"_l{layer}" + ("_reverse" if direction else "")
-            weights = [getattr(rnn, name + suffix) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            seq = inp.gather(1, rev.expand_as(inp)) if direction else inp
+            weights = [getattr(rnn, name + suffix)
+                       for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            seq = inp.gather(1, rev.expand_as(inp)) if direction else inp  # (B, T, E or H * dirs)
             h0 = seq.new_zeros(1, B, rnn.hidden_size)  # (1, B, H)
             hx = (h0, h0) if step is torch.lstm else h0
             # one layer, one direction, batch first: the op nn.LSTM itself calls
@@ -86,8 +87,9 @@ class LSTMClassifier(nn.Module):
         (pretrained vectors); ``freeze`` keeps it fixed.
     """
 
-    def __init__(self, vocab_size: int, num_classes: int = 2, pad_id: int = 0, embed_dim: int = 128,
-                 hidden: int = 128, layers: int = 1, bidirectional: bool = True, dropout: float = 0.5,
+    def __init__(self, vocab_size: int, num_classes: int = 2, pad_id: int = 0,
+                 embed_dim: int = 128, hidden: int = 128, layers: int = 1,
+                 bidirectional: bool = True, dropout: float = 0.5,
                  pooling: str = "last", packed: bool = True, rnn: str = "lstm",
                  embeddings: torch.Tensor | None = None, freeze: bool = False):
         super().__init__()
@@ -127,6 +129,7 @@ class LSTMClassifier(nn.Module):
             # Lengths must live on the CPU; enforce_sorted=False sorts (and unsorts) for us.
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             out, h = self.rnn(packed)
+            # out: (B, T, H * directions), zero on the padding
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
         else:
             out, h = self.rnn(x)  # the recurrence runs over the padding too
@@ -134,15 +137,17 @@ class LSTMClassifier(nn.Module):
         if self.pooling == "last":
             # h: (layers * directions, B, H); the last layer's directions are at the end.
             k = 2 if self.rnn.bidirectional else 1
-            pooled = torch.cat(list(h[-k:]), dim=-1)
+            pooled = torch.cat(list(h[-k:]), dim=-1)  # (B, H * directions)
         else:
-            mask = (torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths.to(ids.device)[:, None])
+            steps = torch.arange(ids.shape[1], device=ids.device)[None, :]  # (1, T)
+            mask = (steps < lengths.to(ids.device)[:, None])  # (B, T)
             mask = mask.unsqueeze(-1)  # (B, T, 1)
             if self.pooling == "max":
-                pooled = out.masked_fill(~mask, float("-inf")).max(dim=1).values
+                pooled = out.masked_fill(~mask, float("-inf")).max(dim=1).values  # (B, H * dirs)
             else:
-                pooled = (out * mask).sum(dim=1) / lengths.to(out.device).clamp(min=1)[:, None].to(out.dtype)
-        return self.out(self.dropout(pooled))
+                counts = lengths.to(out.device).clamp(min=1)[:, None].to(out.dtype)  # (B, 1)
+                pooled = (out * mask).sum(dim=1) / counts  # (B, H * directions)
+        return self.out(self.dropout(pooled))  # logits: (B, num_classes)
 
 
 # --- saving and predicting: one folder holds the model, its vocabulary and config ---
@@ -157,10 +162,12 @@ def save(model: LSTMClassifier, vocab: Vocab, folder: str | Path,
     folder.mkdir(parents=True, exist_ok=True)
     model = ckpt.unwrap(model)
     if len(labels) != model.config["num_classes"]:
-        raise ValueError(f"{len(labels)} labels given for a model with {model.config['num_classes']} classes")
+        raise ValueError(f"{len(labels)} labels given for a model with "
+                         f"{model.config['num_classes']} classes")
     save_atomic(model.state_dict(), folder / MODEL_FILE)
     vocab.save(folder / VOCAB_FILE)
-    meta = {"model": model.config, "labels": list(labels), "max_len": max_len, "tokenizer": "basic_english"}
+    meta = {"model": model.config, "labels": list(labels), "max_len": max_len,
+            "tokenizer": "basic_english"}
     write_json_atomic(folder / CONFIG_FILE, meta, indent=2)  # last: its presence means "complete"
     return folder
 
@@ -170,7 +177,8 @@ class Predictor:
 
     def __init__(self, model: LSTMClassifier, vocab: Vocab, labels: Sequence[str],
                  max_len: int | None = None):
-        self.model, self.vocab, self.labels, self.max_len = model.eval(), vocab, list(labels), max_len
+        self.model, self.vocab = model.eval(), vocab
+        self.labels, self.max_len = list(labels), max_len
 
     @torch.no_grad()
     def probabilities(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
@@ -182,7 +190,7 @@ class Predictor:
         out = []
         for start in range(0, len(seqs), batch_size):
             chunk = [(s, 0) for s in seqs[start:start + batch_size]]
-            ids, lengths, _ = pad_collate(chunk, self.model.config["pad_id"])
+            ids, lengths, _ = pad_collate(chunk, self.model.config["pad_id"])  # (B, T), (B,)
             out.append(self.model(ids.to(device), lengths).float().softmax(-1).cpu())
         return torch.cat(out) if out else torch.empty(0, len(self.labels))
 
@@ -198,9 +206,11 @@ class Predictor:
 def load(folder: str | Path, device: str | torch.device = "cpu") -> Predictor:
     """Rebuild a :class:`Predictor` from a folder written by :func:`save`."""
     folder = Path(folder)
-    missing = [name for name in (CONFIG_FILE, VOCAB_FILE, MODEL_FILE) if not (folder / name).exists()]
+    missing = [name for name in (CONFIG_FILE, VOCAB_FILE, MODEL_FILE)
+               if not (folder / name).exists()]
     if missing:
-        raise FileNotFoundError(f"{folder} is not a saved LSTM classifier: missing {', '.join(missing)}")
+        raise FileNotFoundError(
+            f"{folder} is not a saved LSTM classifier: missing {', '.join(missing)}")
     meta = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
     vocab = Vocab.load(folder / VOCAB_FILE)
     model = LSTMClassifier(**meta["model"])

@@ -56,6 +56,13 @@ def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
     return t
 
 
+def mean_over_ranks(total: float, count: int, device) -> float:
+    """The mean over all processes' examples, from each one's ``total`` and ``count``."""
+    t = torch.tensor([total, count], dtype=torch.float64, device=device)
+    all_reduce_sum(t)
+    return t[0].item() / max(t[1].item(), 1)
+
+
 def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """DistributedDataParallel under torchrun; the model itself otherwise."""
     if not active():
@@ -65,7 +72,8 @@ def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
 
-def make_loader(dataset, batch_size: int, shuffle: bool = False, seed: int = 0, **kwargs) -> DataLoader:
+def make_loader(dataset, batch_size: int, shuffle: bool = False, seed: int = 0,
+                **kwargs) -> DataLoader:
     """A DataLoader whose ``batch_size`` is per process; under torchrun each process
     gets its own shard (a DistributedSampler; ``fit`` calls its ``set_epoch``)."""
     if not active():

@@ -26,11 +26,20 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from bigtext_lite import checkpoint as ckpt
 from bigtext_lite import config
+from bigtext_lite.checkpoint import rng_state, set_rng_state, unwrap
 from bigtext_lite.errors import NonFiniteLossError
 from bigtext_lite.train import distributed
-
+from bigtext_lite.train.device import autocast, resolve_amp, to_device
+from bigtext_lite.train.resume import (
+    LAST,
+    epoch_batches,
+    load_latest,
+    prepare_folder,
+    restore_training,
+    run_settings,
+    save_training,
+)
 
 
 @dataclass
@@ -56,63 +65,7 @@ def default_forward(model, batch):
     return model(*inputs), y
 
 
-def to_device(batch, device):
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, dict):
-        return {k: to_device(v, device) for k, v in batch.items()}
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(to_device(b, device) for b in batch)
-    return batch
-
-
-def autocast(device: torch.device, amp: str | None):
-    """A context for the forward pass: bf16 / fp16 autocast, or nothing."""
-    if amp in (None, "off"):
-        return nullcontext()
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
-    return torch.autocast(device.type, dtype=dtype)
-
-
-def resolve_amp(amp: str | None, device: torch.device) -> str | None:
-    """``"auto"``: bf16 on a GPU that computes in it (compute capability 8.0 and up: A100,
-    H100, ...), fp16 with a GradScaler on an older GPU, off on a CPU. A T4 (7.5) answers
-    True to ``torch.cuda.is_bf16_supported()`` by emulating bf16, slower than fp32, so the
-    capability decides, not that call. Validates the choice."""
-    device = torch.device(device)
-    if amp == "auto":
-        if device.type != "cuda":
-            return None
-        major, _ = torch.cuda.get_device_capability(device)
-        return "bf16" if major >= 8 else "fp16"
-    if amp not in (None, "off", "bf16", "fp16"):
-        raise ValueError(f"amp must be None, 'auto', 'bf16' or 'fp16', got {amp!r}")
-    return None if amp == "off" else amp
-
-
-def linear_warmup_decay(optimizer, warmup_steps: int, total_steps: int):
-    """Learning rate rising linearly from 0 over ``warmup_steps``, then falling
-    linearly to 0 at ``total_steps`` (BERT's schedule). Step it every batch."""
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
 @torch.no_grad()
-def unfreeze_after(epochs: int, *params: torch.nn.Parameter):
-    """A ``fit`` callback for "freeze for k epochs, then fine-tune" (e.g. pretrained
-    embeddings): freeze ``params`` (``requires_grad_(False)``) but put them in the
-    optimiser from the start, which skips parameters that have no gradient; they
-    start training after epoch ``epochs``. No optimiser to rebuild, no state lost."""
-    def callback(event, info):
-        if event == "epoch" and info["epoch"] == epochs:
-            for p in params:
-                p.requires_grad_(True)
-    return callback
-
-
 def evaluate(model, loader, loss_fn=F.cross_entropy, forward=default_forward, device=None,
              amp=None) -> dict:
     """Mean loss and accuracy over ``loader`` (summed over all ranks under DDP)."""
@@ -201,7 +154,8 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
     if accumulate < 1:
         raise ValueError(f"accumulate must be >= 1, got {accumulate}")
     if scheduler_interval not in ("step", "epoch"):
-        raise ValueError(f"scheduler_interval must be 'step' or 'epoch', got {scheduler_interval!r}")
+        raise ValueError(
+            f"scheduler_interval must be 'step' or 'epoch', got {scheduler_interval!r}")
     main_rank = distributed.is_main()
     model.to(device)
     net = distributed.wrap(model, device)  # DDP under torchrun, else the model itself
@@ -212,26 +166,25 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
     history, best_value, best_state, bad_epochs = History(), None, None, 0
     start_epoch, skip_batches, step = 0, 0, 0
     folder = Path(checkpoint_dir) if checkpoint_dir else None
-    path = folder / ckpt.LAST if folder else None
-    epoch_rng, partial = None, (0.0, 0)  # partial: (loss sum, examples) of the epoch so far
-    settings = ckpt.run_settings(
+    path = folder / LAST if folder else None
+    epoch_rng, resume_rng, partial = None, None, (0.0, 0)  # partial: loss sum, examples so far
+    settings = run_settings(
         optimizer, scheduler, num_epochs=num_epochs, batches_per_epoch=len(train_loader),
         accumulate=accumulate, clip_grad_norm=clip_grad_norm, amp=amp, patience=patience,
         monitor=monitor, restore_best=restore_best, scheduler_interval=scheduler_interval)
     if folder is not None and main_rank:
-        ckpt.prepare_folder(folder, fresh=not resume)
-    found = ckpt.load_latest(folder, map_location=device) if resume and folder else None
+        prepare_folder(folder, fresh=not resume)
+    found = load_latest(folder, map_location=device) if resume and folder else None
     rotate = found is not None and found[1] == path  # only a last.pt known good becomes prev.pt
     if found is not None:
         state, source = found
-        ckpt.restore_training(state, source, settings, model, optimizer, scheduler, scaler)
+        restore_training(state, source, settings, model, optimizer, scheduler, scaler)
         history = History(**state["history"])
         start_epoch, skip_batches, step = state["epoch"], state["batches_done"], state["step"]
         best_value, bad_epochs = state["best_value"], state["bad_epochs"]
-        best_state = state.get("best_state")
-        partial = tuple(state["partial"])
+        best_state, partial = state.get("best_state"), tuple(state["partial"])
         epoch_rng, resume_rng = state["epoch_rng"], state["rng"]
-        ckpt.set_rng_state(resume_rng)  # where the interrupted run's generators were
+        set_rng_state(resume_rng)  # where the interrupted run's generators were
         if verbose and main_rank:
             done = " (it had stopped early: nothing left to train)" if history.stopped_early else ""
             print(f"resumed from {source}: epoch {start_epoch + 1}, step {step}{done}")
@@ -241,13 +194,13 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
         nonlocal rotate
         if path is None or not main_rank:
             return
-        ckpt.save_training({
-            "model": ckpt.unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
+        save_training({
+            "model": unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "scaler": scaler.state_dict(), "history": history.as_dict(), "epoch": epoch,
             "batches_done": batches_done, "step": step, "best_value": best_value,
             "bad_epochs": bad_epochs, "best_state": best_state, "epoch_rng": epoch_rng,
-            "rng": ckpt.rng_state(), "partial": list(partial), "settings": settings,
+            "rng": rng_state(), "partial": list(partial), "settings": settings,
         }, folder, rotate)
         rotate = True
 
@@ -258,25 +211,13 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
 
     model.train()
     for epoch in range(start_epoch, end_epoch):
-        for holder in (getattr(train_loader, "sampler", None), getattr(train_loader, "batch_sampler", None)):
-            if hasattr(holder, "set_epoch"):
-                holder.set_epoch(epoch)  # a fresh, reproducible order each epoch
-        # The loader's shuffle draws from the global RNG when the iterator is made:
-        # keep that state so a resumed run can rebuild the very same order.
-        if skip_batches:
-            ckpt.set_rng_state(epoch_rng)
-        else:
-            epoch_rng = ckpt.rng_state()
-        batches = iter(train_loader)
-        for _ in range(skip_batches):
-            next(batches)
-        if skip_batches:
-            ckpt.set_rng_state(resume_rng)
+        batches, epoch_rng = epoch_batches(train_loader, epoch, skip_batches, epoch_rng,
+                                           resume_rng)
         first_batch, skip_batches = skip_batches, 0
         (loss_sum, seen), partial = partial, (0.0, 0)
         t0 = time.perf_counter()
-        bar = tqdm(batches, total=len(train_loader) - first_batch, desc=f"epoch {epoch + 1}/{num_epochs}",
-                   disable=not (progress and main_rank), leave=False)
+        bar = tqdm(batches, total=len(train_loader) - first_batch, leave=False,
+                   desc=f"epoch {epoch + 1}/{num_epochs}", disable=not (progress and main_rank))
         optimizer.zero_grad(set_to_none=True)
         for i, batch in enumerate(bar, start=first_batch):
             batch = to_device(batch, device)
@@ -290,7 +231,8 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
                 except Exception as err:
                     if compiled_ok:
                         raise
-                    warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); training eagerly")
+                    warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); "
+                                  f"training eagerly")
                     run, compiled_ok = net, True
                     y, loss = compute_loss(run, batch)
                 loss_value = loss.item()  # one host sync per batch, reused below
@@ -321,25 +263,29 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
             if checkpoint_every and step % checkpoint_every == 0:
                 save(epoch, i + 1, (loss_sum, seen))
 
-        row = {"epoch": epoch + 1, "train_loss": _mean_over_ranks(loss_sum, seen, device),
-               "lr": optimizer.param_groups[0]["lr"], "time": time.perf_counter() - t0}
+        train_loss = distributed.mean_over_ranks(loss_sum, seen, device)
+        row = {"epoch": epoch + 1, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"],
+               "time": time.perf_counter() - t0}
         if valid_loader is not None:
-            row.update({f"val_{k}": v for k, v in evaluate(model, valid_loader, loss_fn, forward, device, amp).items()})
+            scores = evaluate(model, valid_loader, loss_fn, forward, device, amp)
+            row.update({f"val_{k}": v for k, v in scores.items()})
         if scheduler is not None and scheduler_interval == "epoch":
             is_plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
             scheduler.step(row[monitor]) if is_plateau else scheduler.step()
         history.epochs.append(row)
         value = row.get(monitor)
-        if value is not None and (best_value is None or (value > best_value if higher_better else value < best_value)):
+        if value is not None and (best_value is None or (
+                value > best_value if higher_better else value < best_value)):
             best_value, bad_epochs, history.best_epoch = value, 0, epoch + 1
             if patience is not None and restore_best:
-                best_state = copy.deepcopy(ckpt.unwrap(model).state_dict())
+                best_state = copy.deepcopy(unwrap(model).state_dict())
         elif value is not None:
             bad_epochs += 1
         # Decided before the save: a run resumed after it must know that it has stopped.
         history.stopped_early = patience is not None and bad_epochs >= patience
         if verbose and main_rank:
-            print("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
+            print("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                            for k, v in row.items()))
         for cb in callbacks:
             cb("epoch", row)
         save(epoch + 1, 0)
@@ -349,11 +295,5 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
                       f"(best {best_value:.4g} at epoch {history.best_epoch})")
             break
     if best_state is not None and history.best_epoch != len(history.epochs):
-        ckpt.unwrap(model).load_state_dict(best_state)
+        unwrap(model).load_state_dict(best_state)
     return history
-
-
-def _mean_over_ranks(total: float, count: int, device) -> float:
-    t = torch.tensor([total, count], dtype=torch.float64, device=device)
-    distributed.all_reduce_sum(t)
-    return t[0].item() / max(t[1].item(), 1)
