@@ -7,7 +7,8 @@ into a 20,000-word vocabulary (19,000 words of the file, 1,000 absent) with
 each reader in a fresh process, and reports seconds and peak memory above the
 interpreter's baseline (Linux ``VmHWM`` minus ``VmRSS`` before reading).
 
-    python benchmarks/bench_vectors.py [--words 400000] [--dim 300] [--vocab 20000] [--folder /tmp/bench_vectors]
+    python benchmarks/bench_vectors.py [--words 400000] [--dim 300] [--vocab 20000]
+                                       [--folder /tmp/bench_vectors]
 """
 
 from __future__ import annotations
@@ -56,11 +57,13 @@ def generate(folder: Path, n: int, dim: int, vocab_size: int) -> tuple[Path, Pat
     from bigtext_lite import vectors as V
 
     folder.mkdir(parents=True, exist_ok=True)
-    vec, binary, vocab = folder / f"v{n}x{dim}.vec", folder / f"v{n}x{dim}.bin", folder / f"vocab{vocab_size}.txt"
+    vec, binary = folder / f"v{n}x{dim}.vec", folder / f"v{n}x{dim}.bin"
+    vocab = folder / f"vocab{vocab_size}.txt"
     words = [f"w{i}" for i in range(n)]
     if not (vec.exists() and binary.exists()):
         rng = np.random.default_rng(0)
-        matrix = rng.normal(0, 0.4, (n, dim)).astype(np.float32).round(5)  # GloVe prints 5-6 decimals
+        # GloVe prints 5-6 decimals
+        matrix = rng.normal(0, 0.4, (n, dim)).astype(np.float32).round(5)  # (n, dim)
         print(f"writing {n:,} x {dim} vectors to {folder} ...", flush=True)
         V.write_text(vec, V.Vectors(words, matrix))
         V.write_word2vec_bin(binary, V.Vectors(words, matrix))
@@ -89,13 +92,15 @@ def main() -> None:
             rows[(path.suffix, reader)] = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"\n{args.words:,} x {args.dim} file -> {args.vocab:,}-word vocabulary "
           f"(result {rows[('.vec', 'ours')]['result_bytes'] / 2**20:.1f} MiB)")
-    print(f"{'format':8} {'reader':8} {'seconds':>8} {'peak MiB':>9} {'peak/result':>12} {'found':>7}")
+    print(f"{'format':8} {'reader':8} {'seconds':>8} {'peak MiB':>9} {'peak/result':>12} "
+          f"{'found':>7}")
     for (fmt, reader), r in rows.items():
         print(f"{fmt:8} {reader:8} {r['seconds']:8.2f} {r['peak_bytes'] / 2**20:9.1f} "
               f"{r['peak_bytes'] / r['result_bytes']:12.2f} {r['found']:7,}")
     for fmt in (".vec", ".bin"):
         ours, theirs = rows[(fmt, "ours")], rows[(fmt, "gensim")]
-        assert ours["found"] == theirs["found"] and abs(ours["checksum"] - theirs["checksum"]) < 1e-3 * theirs["checksum"]
+        assert ours["found"] == theirs["found"]
+        assert abs(ours["checksum"] - theirs["checksum"]) < 1e-3 * theirs["checksum"]
         print(f"{fmt}: ours {theirs['seconds'] / ours['seconds']:.1f}x faster than gensim, "
               f"peak memory {ours['peak_bytes'] / ours['result_bytes']:.2f}x the result "
               f"(gensim {theirs['peak_bytes'] / theirs['result_bytes']:.1f}x); same vectors")

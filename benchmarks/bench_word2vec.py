@@ -2,7 +2,7 @@
 the same corpus file, the same settings and thread count, each trained in a fresh
 process, the order alternated between repeats. Prints words/s from the file to a
 trained model, CPU seconds, the machine's load, and the chapter's two probes of the
-vectors (neighbour-rating r and the analogy set, ``runs/word_vectors.py``) for both.
+vectors (neighbour-rating r and the analogy set, ``experiments/word_vectors.py``) for both.
 
     python benchmarks/bench_word2vec.py             # 5,000 unlabelled reviews, 2 epochs, 2 repeats
     python benchmarks/bench_word2vec.py --repeats 4
@@ -48,7 +48,7 @@ train_s = model.stats["train_s"] if how == "ours" else None
 print(json.dumps({"seconds": seconds, "cpu_s": cpu_s, "train_s": train_s}))
 """
 
-# See fasttext.py's _OFFICIAL_ENV: the official leaves most input rows uninitialised
+# See experiments/official.py's _OFFICIAL_ENV: the official leaves most input rows uninitialised
 # with thread < 10; glibc then hands out zeroed memory, as it does for large files.
 _OFFICIAL_ENV = {"MALLOC_PERTURB_": "255"}
 
@@ -68,8 +68,8 @@ def probes(path: Path, ratings: dict, probe_words: list[str]) -> dict:
     """The chapter's measures of a .bin, ours or the official's, both read by the official."""
     import fasttext
 
-    from bigtext_lite.vectors import Vectors
     from bigtext_lite.experiments.word_vectors import analogy_accuracy, neighbour_rating_agreement
+    from bigtext_lite.vectors import Vectors
 
     model = fasttext.load_model(str(path))
     words = [w for w in model.get_words() if w != "</s>"]

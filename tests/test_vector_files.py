@@ -44,7 +44,7 @@ def word2vec_bin(words: list[bytes], matrix: np.ndarray) -> bytes:
 
 
 def fasttext_bin(words: list[str], matrix: np.ndarray, bucket: int) -> bytes:
-    """A fastText .bin (the layout FastTextModel documents): ``matrix`` is the input
+    """A fastText .bin (the layout FastTextBin documents): ``matrix`` is the input
     matrix, normally ``len(words) + bucket`` rows."""
     dim = matrix.shape[1]
     args = struct.pack("<12id", dim, 5, 1, 1, 5, 1, 2, 2, bucket, 2, 3, 100, 1e-4)
@@ -137,7 +137,7 @@ def test_nan_in_a_fasttext_bin_is_refused_naming_the_word(tmp_path):
     matrix = np.random.default_rng(0).normal(0, 1, (len(words) + bucket, 4)).astype(np.float32)
     matrix[words.index("b"), 2] = np.nan  # b's own row: only b's vector is touched
     path = write(tmp_path, "model.bin", fasttext_bin(words, matrix, bucket))
-    model = V.FastTextModel(path)
+    model = V.FastTextBin(path)
     with pytest.raises(V.VectorFileError, match=r"word 2 of the dictionary: the vector of 'b' has"):
         model.vectors()
     assert model.vectors(words={"a", "c"}).words == ["a", "c"]
@@ -148,7 +148,7 @@ def test_a_fasttext_bin_with_fewer_rows_than_words_and_buckets_is_refused(tmp_pa
     matrix = np.ones((len(words), 4), np.float32)  # the n-gram rows are missing
     path = write(tmp_path, "model.bin", fasttext_bin(words, matrix, bucket))
     refused(path, r"input matrix \(3 x 4 .*\) does not fit .* 3 words \+ 10 buckets",
-            read=V.FastTextModel)
+            read=V.FastTextBin)
 
 
 # --- words that are not UTF-8 ------------------------------------------------------------

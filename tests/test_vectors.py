@@ -1,5 +1,6 @@
 """Word vectors: the file formats (round trips, the official fastText .bin, malformed files),
-build_embedding_matrix (rows in vocabulary order, case fallback, OOV strategies, coverage) and downloads."""
+build_embedding_matrix (rows in vocabulary order, case fallback, OOV strategies, coverage)
+and downloads."""
 
 import numpy as np
 import pytest
@@ -11,7 +12,8 @@ from bigtext_lite.vectors import build_embedding_matrix
 
 @pytest.fixture
 def vocab():
-    return Vocab.build([["good", "good", "good", "Film", "film", "zzq"]])  # specials, good, Film, film, zzq
+    # specials, good, Film, film, zzq
+    return Vocab.build([["good", "good", "good", "Film", "film", "zzq"]])
 
 
 VECTORS = {"good": np.array([1.0, 2.0]), "film": np.array([3.0, 4.0])}
@@ -20,7 +22,8 @@ VECTORS = {"good": np.array([1.0, 2.0]), "film": np.array([3.0, 4.0])}
 def test_rows_follow_the_vocabulary_and_specials_stay_zero(vocab):
     matrix, cov = build_embedding_matrix(vocab, VECTORS, 2, oov="zeros")
     assert torch.equal(matrix[vocab["good"]], torch.tensor([1.0, 2.0]))
-    assert torch.equal(matrix[vocab["Film"]], torch.tensor([3.0, 4.0]))  # through the lower-cased form
+    # through the lower-cased form
+    assert torch.equal(matrix[vocab["Film"]], torch.tensor([3.0, 4.0]))
     assert not matrix[vocab["<pad>"]].any() and not matrix[vocab["zzq"]].any()
     assert (cov.types_found, cov.types_total, cov.lowercased) == (3, 4, 1)
     assert (cov.tokens_found, cov.tokens_total) == (5, 6)
@@ -29,10 +32,12 @@ def test_rows_follow_the_vocabulary_and_specials_stay_zero(vocab):
 
 def test_oov_strategies_and_fallback(vocab):
     mean, _ = build_embedding_matrix(vocab, VECTORS, 2, oov="mean")
-    assert torch.allclose(mean[vocab["zzq"]], torch.tensor([7 / 3, 10 / 3]))  # mean of the 3 found rows
+    # the mean of the 3 found rows
+    assert torch.allclose(mean[vocab["zzq"]], torch.tensor([7 / 3, 10 / 3]))
     rand, _ = build_embedding_matrix(vocab, VECTORS, 2, oov="random", seed=1)
     assert rand[vocab["zzq"]].abs().sum() > 0 and not rand[vocab["<pad>"]].any()
-    composed, cov = build_embedding_matrix(vocab, VECTORS.get, 2, fallback=lambda w: np.array([9.0, 9.0]))
+    composed, cov = build_embedding_matrix(vocab, VECTORS.get, 2,
+                                           fallback=lambda w: np.array([9.0, 9.0]))
     assert torch.equal(composed[vocab["zzq"]], torch.tensor([9.0, 9.0])) and cov.composed == 1
     assert cov.types_found == 3  # composed words do not count as covered
 
@@ -55,7 +60,8 @@ from bigtext_lite.errors import DataError  # noqa: E402
 def small():
     rng = np.random.default_rng(0)
     words = ["the", "film", "café", "naïve", "東京", "</s>", "x"]
-    return V.Vectors(words, rng.normal(0, 1, (len(words), 5)).astype(np.float32) * [1, 1e-3, 10, 1, 1e-7])
+    scales = [1, 1e-3, 10, 1, 1e-7]
+    return V.Vectors(words, rng.normal(0, 1, (len(words), 5)).astype(np.float32) * scales)
 
 
 @pytest.mark.parametrize("kind", ["vec", "glove", "gz", "w2v-bin"])
@@ -103,12 +109,14 @@ def test_malformed_text_files_name_the_line(tmp_path, body, message):
 def test_malformed_word2vec_binary_names_the_offset(tmp_path, small):
     good = V.write_word2vec_bin(tmp_path / "v.bin", small).read_bytes()
     (tmp_path / "cut.bin").write_bytes(good[:-10])
-    with pytest.raises(V.VectorFileError, match=r"file ends at byte [\d,]+ inside vector 7 of 7 \(truncated\)"):
+    cut = r"file ends at byte [\d,]+ inside vector 7 of 7 \(truncated\)"
+    with pytest.raises(V.VectorFileError, match=cut):
         V.read_word2vec_bin(tmp_path / "cut.bin")
     dup = V.Vectors(["a", "b"], np.zeros((2, 5), np.float32))
     raw = V.write_word2vec_bin(tmp_path / "d.bin", dup).read_bytes().replace(b"\nb ", b"\na ")
     (tmp_path / "d.bin").write_bytes(raw)
-    with pytest.raises(V.VectorFileError, match=r"byte 27: the word 'a' appears again \(first at byte 4\)"):
+    again = r"byte 27: the word 'a' appears again \(first at byte 4\)"
+    with pytest.raises(V.VectorFileError, match=again):
         V.read_word2vec_bin(tmp_path / "d.bin")
     (tmp_path / "h.bin").write_bytes(b"not a header\n")
     with pytest.raises(V.VectorFileError, match="first line should be 'count dim'"):
@@ -126,27 +134,32 @@ def official_bin(tmp_path_factory):
     """A .bin written by the official fastText, trained here on a tiny corpus with
     multi-byte characters (the n-gram code must cut UTF-8 by characters)."""
     pytest.importorskip("fasttext")
-    from bigtext_lite.experiments.official import train_official
     import random
+
+    from bigtext_lite.experiments.official import train_official
     rng = random.Random(0)
-    words = "the a film movie good bad great awful actor actress plot story café naïve 東京 really".split()
+    words = ("the a film movie good bad great awful actor actress plot story café naïve 東京 "
+             "really").split()
     folder = tmp_path_factory.mktemp("ft")
     corpus = folder / "corpus.txt"
-    corpus.write_text("\n".join(" ".join(rng.choice(words) for _ in range(12)) for _ in range(300)) + "\n",
-                      encoding="utf-8")
-    model, _ = train_official(corpus, function="train_unsupervised", model="skipgram", dim=16, epoch=2,
-                              minCount=1, minn=2, maxn=4, bucket=5000, thread=1, verbose=0)
+    lines = (" ".join(rng.choice(words) for _ in range(12)) for _ in range(300))
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    model, _ = train_official(corpus, function="train_unsupervised", model="skipgram", dim=16,
+                              epoch=2, minCount=1, minn=2, maxn=4, bucket=5000, thread=1,
+                              verbose=0)
     model.save_model(str(folder / "model.bin"))
     return model, folder / "model.bin", words
 
 
 def test_official_fasttext_bin_gives_the_official_vectors(official_bin):
     official, path, words = official_bin
-    ours = V.FastTextModel(path)
+    ours = V.FastTextBin(path)
     assert (ours.dim, ours.args["minn"], ours.args["maxn"], ours.args["bucket"]) == (16, 2, 4, 5000)
     assert sorted(ours.words) == sorted(official.get_words())
-    for word in words + ["</s>", "films", "unseen", "东京", "x"]:  # in vocabulary, then unseen (n-grams only)
-        np.testing.assert_allclose(ours.get_word_vector(word), official.get_word_vector(word), atol=1e-5)
+    # in the vocabulary, then unseen (n-grams only)
+    for word in words + ["</s>", "films", "unseen", "东京", "x"]:
+        np.testing.assert_allclose(ours.get_word_vector(word), official.get_word_vector(word),
+                                   atol=1e-5)
     assert isinstance(ours.input, np.memmap)  # the matrix stays on disk
     loaded = V.load(path, words={"film", "unseen"})
     assert loaded.words == ["film"]
@@ -159,15 +172,16 @@ def test_truncated_or_foreign_bin_is_named(official_bin, tmp_path):
                          (len(raw) - 100, "does not fit the file")]:
         (tmp_path / "cut.bin").write_bytes(raw[:cut])
         with pytest.raises(V.VectorFileError, match=message):
-            V.FastTextModel(tmp_path / "cut.bin")
+            V.FastTextBin(tmp_path / "cut.bin")
     (tmp_path / "other.bin").write_bytes(b"\0" * 64)
     with pytest.raises(V.VectorFileError, match="not a fastText .bin model"):
-        V.FastTextModel(tmp_path / "other.bin")
+        V.FastTextBin(tmp_path / "other.bin")
 
 
 def test_char_ngrams_follow_fasttext():
     from bigtext_lite.fasttext import char_ngrams
-    assert char_ngrams("ab", 1, 3) == ["<a", "<ab", "a", "ab", "ab>", "b", "b>"]  # '<' and '>' alone never
+    # '<' and '>' alone never
+    assert char_ngrams("ab", 1, 3) == ["<a", "<ab", "a", "ab", "ab>", "b", "b>"]
     assert char_ngrams("東京", 3, 3) == ["<東京", "東京>"]  # characters, not bytes
 
 
@@ -206,7 +220,8 @@ def test_fetch_vectors_decompresses_a_gz_model(http_server, tmp_path):
     with pytest.warns(UserWarning):
         path = V.fetch_vectors(spec, tmp_path)
     assert path.name == "model.bin" and path.read_bytes() == b"fastText model bytes"
-    (served / "cut.bin.gz").write_bytes(gzip.compress(b"x" * 1000)[:-8])  # trailer (CRC, size) cut off
+    # the trailer (CRC, size) cut off
+    (served / "cut.bin.gz").write_bytes(gzip.compress(b"x" * 1000)[:-8])
     cut = V.Pretrained(Source("cut.bin.gz", (f"{base}/cut.bin.gz",), sha256=None), None)
     with pytest.warns(UserWarning), pytest.raises(DataError, match="cannot decompress"):
         V.fetch_vectors(cut, tmp_path)

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from bigtext_lite.vectors import FastTextModel
-from bigtext_lite.vectors import skipgram as W
 from bigtext_lite.fasttext import subword_rows
+from bigtext_lite.vectors import FastTextBin
+from bigtext_lite.vectors import negative_sampling as NS
+from bigtext_lite.vectors import skipgram as W
 
 
 def topic_corpus(lines=400, seed=0):
@@ -76,19 +77,21 @@ def per_pair_update(input, output, updates, lr):
 def test_batched_update_equals_fasttexts_loop_one_pair_at_a_time(model, ws, neg):
     texts = [s.split() for s in ["the cat sat on the mat", "a dog", "alone", "the dog ate the cat",
                                  "and then the mat sat on a dog", "cats and dogs ate on the mat"]]
-    args = W.Args(model=model, ws=ws, neg=neg, minCount=1, minn=2, maxn=3, bucket=20, t=0.02, dim=4)
+    args = W.SkipgramArgs(model=model, ws=ws, neg=neg, minCount=1, minn=2, maxn=3, bucket=20,
+                          t=0.02, dim=4)
     words, counts, ntokens, ids, lines = W.build_vocabulary(texts, args.minCount)
     freq = np.array(counts) / ntokens
     keep_p = np.sqrt(args.t / freq) + args.t / freq
     rng = Recorder(0)
-    ex = W._examples(rng, ids, lines, args, keep_p, W._negatives(np.array(counts)))
+    ex = NS.examples(rng, ids, lines, keep_p, NS.negative_table(np.array(counts)),
+                     model=args.model, ws=args.ws, neg=args.neg)
     kept, windows = np.flatnonzero(rng.draws[0] < keep_p[ids]), rng.draws[1]
     assert 0 < len(kept) < len(ids)  # subsampling dropped some tokens, not all
     updates = fasttext_loops(words, ids, lines, kept, windows, args, ex["targets"])
     assert all(t[0] not in t[1:] for _, t in updates)  # no negative is the true word
 
-    sub, read, seen = W.Subwords(words, args), [], []
-    for _, (rows, sizes, members, per_example, _, targets) in W._batches(ex, 7, model, sub, "cpu"):
+    sub, read, seen = NS.Subwords(words, args.minn, args.maxn, args.bucket), [], []
+    for _, (rows, sizes, members, per_example, _, targets) in NS.batches(ex, 7, model, sub, "cpu"):
         own = rows[torch.cumsum(sizes, 0) - sizes]  # a word's bag starts with its own row
         assert len(own) == len(set(own.tolist())) and len(members) == per_example.sum()
         read, seen = read + own[members].tolist(), seen + [targets]  # small batches: all of ex
@@ -96,11 +99,12 @@ def test_batched_update_equals_fasttexts_loop_one_pair_at_a_time(model, ws, neg)
     assert torch.equal(torch.cat(seen), torch.from_numpy(ex["targets"]))
 
     gen = torch.Generator().manual_seed(0)
-    input = torch.rand(len(words) + args.bucket, args.dim, generator=gen, dtype=torch.float64) - 0.5
+    input = torch.rand(len(words) + args.bucket, args.dim, generator=gen,
+                       dtype=torch.float64) - 0.5
     output = torch.rand(len(words), args.dim, generator=gen, dtype=torch.float64) - 0.5
     want_in, want_out, want_loss = per_pair_update(input, output, updates, lr=0.1)
-    (_, batch), = W._batches(ex, 10**9, model, sub, "cpu")  # all in one batch
-    loss = W.sgd_step(input, output, *batch, lr=0.1, with_loss=True)
+    (_, batch), = NS.batches(ex, 10**9, model, sub, "cpu")  # all in one batch
+    loss = NS.sgd_step(input, output, *batch, lr=0.1, with_loss=True)
     torch.testing.assert_close(input, want_in, rtol=0, atol=1e-12)
     torch.testing.assert_close(output, want_out, rtol=0, atol=1e-12)
     assert loss.item() == pytest.approx(want_loss, rel=1e-9)
@@ -140,7 +144,7 @@ def test_our_bin_is_read_by_the_official_fasttext(tmp_path):
     m = W.train_unsupervised(topic_corpus(200), dim=8, epoch=1, minCount=1, minn=2, maxn=4,
                              bucket=1000, verbose=False)
     path = m.save(tmp_path / "ours.bin")
-    official, ours = fasttext.load_model(str(path)), FastTextModel(path)
+    official, ours = fasttext.load_model(str(path)), FastTextBin(path)
     for word in ("red1", "blue7", "</s>", "unseen", "red77"):
         want = m.get_word_vector(word)
         np.testing.assert_allclose(official.get_word_vector(word), want, atol=1e-6)
