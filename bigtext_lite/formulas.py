@@ -44,6 +44,32 @@ def cross_entropy_grad(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (softmax(z) - onehot) / z.shape[0]
 
 
+class _CrossEntropyWithGrad(torch.autograd.Function):
+    """cross_entropy forward; backward by a formula we pass in, not by autograd."""
+
+    @staticmethod
+    def forward(ctx, z, y, grad_formula):
+        ctx.save_for_backward(z, y)
+        ctx.grad_formula = grad_formula
+        return cross_entropy(z, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        z, y = ctx.saved_tensors
+        return g * ctx.grad_formula(z, y), None, None
+
+
+def passes_gradcheck(grad_formula, batch: int = 4, classes: int = 5, seed: int = 0) -> bool:
+    """Whether ``grad_formula(z, y)`` is the gradient of :func:`cross_entropy` by
+    ``torch.autograd.gradcheck``: finite differences of the forward against the formula,
+    on random float64 logits z: (batch, classes). False, not an exception, when it is not."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(batch, classes, dtype=torch.float64, generator=g, requires_grad=True)
+    y = torch.randint(0, classes, (batch,), generator=g)
+    return torch.autograd.gradcheck(lambda z: _CrossEntropyWithGrad.apply(z, y, grad_formula),
+                                    (z,), raise_exception=False)
+
+
 # --- backpropagation through a two-layer MLP ------------------------------------
 
 def mlp_forward_backward(X, y, W1, b1, W2, b2):
@@ -200,6 +226,14 @@ def glove_loss(W, W_ctx, b, b_ctx, X, x_max=100.0, alpha=0.75):
     i, j = torch.nonzero(X, as_tuple=True)
     err = (W[i] * W_ctx[j]).sum(-1) + b[i] + b_ctx[j] - X[i, j].log()
     return (glove_weight(X[i, j], x_max, alpha) * err**2).sum()
+
+
+def glove_grad_row(W, W_ctx, b, b_ctx, X, i: int, x_max=100.0, alpha=0.75) -> torch.Tensor:
+    """dJ/dw_i = sum over j with X_ij > 0 of 2 f(X_ij) e_ij w~_j, e_ij the bracketed error
+    of :func:`glove_loss`: the gradient for one word vector, written out.  Returns (d,)."""
+    js = torch.nonzero(X[i]).flatten()  # the words seen with word i
+    err = W[i] @ W_ctx[js].T + b[i] + b_ctx[js] - X[i, js].log()  # err: (len(js),)
+    return (2 * glove_weight(X[i, js], x_max, alpha) * err) @ W_ctx[js]
 
 
 # --- LSTM and attention -----------------------------------------------------------
