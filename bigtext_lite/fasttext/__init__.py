@@ -41,7 +41,6 @@ from bigtext_lite.fasttext.textfile import (
 )
 from bigtext_lite.formulas import huffman_codes  # the hs loss's tree, shown in the chapter
 
-
 __all__ = ["EOS", "char_ngram_hashes", "char_ngrams", "fasttext_hash", "fasttext_hashes",
            "ngram_buckets", "subword_rows",
            "LABEL_PREFIX", "parse_line", "read_file", "read_indexed", "split_tokens", "write_file",
