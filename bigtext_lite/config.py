@@ -36,10 +36,6 @@ def profile() -> str:
     return parse_profile(os.environ.get("BIGTEXT_PROFILE", DEFAULT_PROFILE))
 
 
-def is_quick() -> bool:
-    return profile() == "quick"
-
-
 def _user_cache_home() -> Path:
     # XDG_CACHE_HOME is the Linux convention; ~/.cache is its documented default.
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bigtext_lite"

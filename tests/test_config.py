@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
@@ -10,14 +9,14 @@ import torch
 from bigtext_lite import config
 
 
-@pytest.mark.parametrize("value,expected", [(None, "quick"), ("quick", "quick"), (" FULL ", "full")])
+@pytest.mark.parametrize("value,expected",
+                         [(None, "quick"), ("quick", "quick"), (" FULL ", "full")])
 def test_profile(monkeypatch, value, expected):
     if value is None:
         monkeypatch.delenv("BIGTEXT_PROFILE", raising=False)
     else:
         monkeypatch.setenv("BIGTEXT_PROFILE", value)
     assert config.profile() == expected
-    assert config.is_quick() == (expected == "quick")
 
 
 def test_unknown_profile_is_an_error(monkeypatch):

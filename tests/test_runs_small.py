@@ -3,8 +3,8 @@ the formulas run checks every derivation; the Results page renders both kinds of
 
 import numpy as np
 
+from bigtext_lite.experiments import vector_probes
 from bigtext_lite.vectors import Vectors
-from bigtext_lite.experiments import word_vectors as E
 
 
 def test_neighbour_rating_agreement_sees_whether_neighbours_share_ratings():
@@ -13,15 +13,16 @@ def test_neighbour_rating_agreement_sees_whether_neighbours_share_ratings():
     ratings = {w: float(i % 10 + 1) for i, w in enumerate(words)}
     # vectors that cluster by rating: neighbours share it
     centres = rng.normal(0, 1, (10, 16))
-    clustered = Vectors(words, np.stack([centres[i % 10] + 0.05 * rng.normal(0, 1, 16) for i in range(200)]))
+    clustered = Vectors(words, np.stack([centres[i % 10] + 0.05 * rng.normal(0, 1, 16)
+                                         for i in range(200)]))
     shuffled = Vectors(words, rng.normal(0, 1, (200, 16)))
-    assert E.neighbour_rating_agreement(clustered, ratings, words) > 0.95
-    assert abs(E.neighbour_rating_agreement(shuffled, ratings, words)) < 0.3
+    assert vector_probes.neighbour_rating_agreement(clustered, ratings, words) > 0.95
+    assert abs(vector_probes.neighbour_rating_agreement(shuffled, ratings, words)) < 0.3
 
 
 def test_analogy_probe_scores_vectors_built_to_solve_one_relation():
     rng = np.random.default_rng(1)
-    pairs = E.RELATIONS["plural"]
+    pairs = vector_probes.RELATIONS["plural"]
     offset = rng.normal(0, 1, 32)
     words, rows = [], []
     for a, b in pairs:
@@ -29,8 +30,9 @@ def test_analogy_probe_scores_vectors_built_to_solve_one_relation():
         words += [a, b]
         rows += [base, base + offset]  # b - a is the same vector for every pair
     vecs = Vectors(words, np.stack(rows))
-    scores = E.analogy_accuracy(vecs)
-    assert scores["plural"] == 1.0 and scores["gender"] == 0.0  # gender words are missing: counted wrong
+    scores = vector_probes.analogy_accuracy(vecs)
+    # gender words are missing: counted wrong
+    assert scores["plural"] == 1.0 and scores["gender"] == 0.0
     assert abs(scores["all"] - 1 / 3) < 1e-9
 
 
@@ -43,12 +45,14 @@ def test_formulas_run_checks_every_derivation_and_the_results_page_renders_it(tm
 
     path = run_chapter("formulas", "quick", tmp_path)
     result = json.loads(Path(path).read_text())
-    assert len(result["rows"]) >= 10 and result["worst_error"] < 1e-8  # float64: any wrong formula is far off
+    # float64: any wrong formula is far off
+    assert len(result["rows"]) >= 10 and result["worst_error"] < 1e-8
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
     import render_results
 
-    facts = {"chapter": "text_pipeline", "profile": "quick", "device": "CPU", "torch": "2", "date": "today",
-             "git_commit": "abc", "facts": {"reviews": 5000, "padding, random batches of 32 (%)": 41.5}}
+    facts = {"chapter": "text_pipeline", "profile": "quick", "device": "CPU", "torch": "2",
+             "date": "today", "git_commit": "abc",
+             "facts": {"reviews": 5000, "padding, random batches of 32 (%)": 41.5}}
     (tmp_path / "text_pipeline-quick.json").write_text(json.dumps(facts))
     page = render_results.render(tmp_path)
     assert "| Adam, 100 steps | torch.optim.Adam |" in page

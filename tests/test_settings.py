@@ -1,25 +1,32 @@
-"""Settings, arguments and environment checked before a run starts: `bigtext run` and
-`run_chapter`. Every chapter's run() is replaced by a mock, so nothing loads or trains;
-a refused run is one that never called it."""
+"""A chapter's Settings (its quick and full values), and the settings, arguments and
+environment checked before a run starts: `bigtext run` and `run_chapter`. Every chapter's
+run() is replaced by a mock, so nothing loads or trains; a refused run is one that never
+called it."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 from unittest import mock
 
 import pytest
 
-from bigtext_lite import config
-from bigtext_lite import experiments as runs
+from bigtext_lite import config, experiments
 from bigtext_lite.book import cli
+from bigtext_lite.experiments import spec
+from bigtext_lite.experiments.settings import Settings, profiled
+
+
+def chapter_settings(chapter: str) -> type[Settings]:
+    return importlib.import_module(experiments.CHAPTERS[chapter]).Settings
 
 
 @pytest.fixture
 def chapter_runs(monkeypatch):
     """chapter -> the mock standing in for its run()."""
     mocks = {}
-    for chapter, name in runs.CHAPTERS.items():
+    for chapter, name in experiments.CHAPTERS.items():
         mocks[chapter] = mock.Mock(return_value={"rows": []})
         monkeypatch.setattr(importlib.import_module(name), "run", mocks[chapter])
     monkeypatch.setenv("BIGTEXT_PROFILE", "quick")  # run_chapter sets it; restored after
@@ -33,16 +40,16 @@ def file_in(tmp_path):
 
 
 REFUSED = [  # (arguments after `bigtext run`, environment, what the one line says)
-    ("lstm --set epochs=0", {}, "--set epochs=0: must be an integer >= 1"),
+    ("lstm --set num_epochs=0", {}, "--set num_epochs=0: must be an integer >= 1"),
     ("lstm --set batch_size=0", {}, "--set batch_size=0: must be an integer >= 1"),
     ("lstm --set batch_size=-8", {}, "--set batch_size=-8: must be an integer >= 1"),
     ("training_loop --set max_train=abc", {}, "--set max_train=abc: must be an integer >= 1, or"),
     ("training_loop --set seed=abc", {}, "--set seed=abc: must be an integer in [0, 2**32)"),
     ("formulas --set seed=-1", {}, "--set seed=-1: must be an integer in [0, 2**32)"),
-    ("lstm --set epochs=2.5", {}, "--set epochs=2.5: must be an integer >= 1"),
-    ("lstm --set epochs=3.0", {}, "--set epochs=3.0: must be an integer >= 1"),
-    ("lstm --set epochs=true", {}, "--set epochs=true: must be an integer >= 1"),
-    ("lstm --set epochs=[3]", {}, "--set epochs=[3]: must be an integer >= 1"),
+    ("lstm --set num_epochs=2.5", {}, "--set num_epochs=2.5: must be an integer >= 1"),
+    ("lstm --set num_epochs=3.0", {}, "--set num_epochs=3.0: must be an integer >= 1"),
+    ("lstm --set num_epochs=true", {}, "--set num_epochs=true: must be an integer >= 1"),
+    ("lstm --set num_epochs=[3]", {}, "--set num_epochs=[3]: must be an integer >= 1"),
     ('lstm --set lr={"a":1}', {}, '--set lr={"a":1}: must be a number > 0'),
     ("lstm --set lr=0", {}, "--set lr=0: must be a number > 0"),
     ("lstm --set lr=NaN", {}, "--set lr=NaN: must be a number > 0"),
@@ -60,9 +67,11 @@ REFUSED = [  # (arguments after `bigtext run`, environment, what the one line sa
     ("bert --set checkpoint=/no/such/folder", {}, "--set checkpoint=/no/such/folder: must be"),
     ('fasttext --set polarity=[["x",{"dim":3}]]', {}, "must be a non-empty list of pairs"),
     ('fasttext --set polarity=[["x",{"epoch":5,"typo":1}]]', {}, "must be a non-empty list of"),
-    ("lstm --set epoch=3", {}, "--set epoch=3: unknown setting for lstm; did you mean epochs?"),
-    ("lstm --set epochs", {}, "--set epochs: takes KEY=VALUE"),
-    ("lstm --set epochs=3 --set epochs=4", {}, "--set epochs=4: epochs is set twice"),
+    ("lstm --set epoch=3", {}, "--set epoch=3: unknown setting for lstm; did you mean num_epochs?"),
+    ("lstm --set epochs=3", {}, "unknown setting for lstm; did you mean num_epochs?"),
+    ("lstm --set num_epochs", {}, "--set num_epochs: takes KEY=VALUE"),
+    ("lstm --set num_epochs=3 --set num_epochs=4", {},
+     "--set num_epochs=4: num_epochs is set twice"),
     ("lsmt", {}, "unknown chapter 'lsmt'; choose one of baselines, bert,"),
     ("lstm --profile fast", {}, "profile='fast' is not a profile; use one of quick, full"),
     ("lstm --tag a/b", {}, "tag 'a/b': use letters, digits and . _ + -"),
@@ -98,12 +107,13 @@ def test_run_refuses_a_results_folder_that_is_a_file(chapter_runs, tmp_path, cap
     assert not chapter_runs["lstm"].called
 
 
-ACCEPTED = [  # (chapter, --set items, the overrides run() gets: values and types)
+ACCEPTED = [  # (chapter, --set items, the settings run() gets: values and types)
     ("word_vectors", ["curve=False", "compare=TRUE"], {"curve": False, "compare": True}),
     ("word_vectors", ["curve=false", "compare=True"], {"curve": False, "compare": True}),
     ("word_vectors", ["bert=None", "sizes=[10, 20]"], {"bert": None, "sizes": [10, 20]}),
-    ("lstm", ["lr=1", "patience=None", "n_train=null", "epochs=3"],
-     {"lr": 1.0, "patience": None, "n_train": None, "epochs": 3}),
+    ("lstm", ["lr=1", "patience=None", "max_train=null", "num_epochs=3"],
+     {"lr": 1.0, "patience": None, "max_train": None, "num_epochs": 3}),
+    ("baselines", ["nb_cs=[1, 2]", "seed=3"], {"nb_cs": (1.0, 2.0), "seed": 3}),
     ("bert", ['truncations=["head", "tail"]', "checkpoint=bert-base-uncased", "warmup=0"],
      {"truncations": ("head", "tail"), "checkpoint": "bert-base-uncased", "warmup": 0.0}),
     ("fasttext", ['polarity=[["u", {"epoch": 5, "wordNgrams": 1}]]'],
@@ -116,7 +126,9 @@ def test_run_reads_each_value_as_its_setting_type(chapter, items, overrides, cha
                                                   tmp_path):
     argv = ["run", chapter, "--out", str(tmp_path)] + [a for item in items for a in ("--set", item)]
     assert cli.main(argv) == 0
-    got = chapter_runs[chapter].call_args.kwargs["overrides"]
+    settings = chapter_runs[chapter].call_args.args[0]
+    assert isinstance(settings, chapter_settings(chapter))
+    got = {name: getattr(settings, name) for name in overrides}
     assert got == overrides
     assert {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in overrides.items()}
     assert {k: repr(v) for k, v in got.items()} == {k: repr(v) for k, v in overrides.items()}
@@ -129,41 +141,45 @@ def test_run_profile_ignores_case_like_the_variable(chapter_runs, tmp_path):
     assert (tmp_path / "formulas-full.json").exists()
 
 
-@pytest.mark.parametrize("overrides,says", [
-    ({"epochs": 0}, "epochs=0: must be an integer >= 1"),
-    ({"epochs": 3.0}, "epochs=3.0: must be an integer >= 1"),
-    ({"epochs": "3"}, "epochs='3': must be an integer >= 1"),
-    ({"timings": "False"}, "timings='False': must be true or false"),
-    ({"timings": 0}, "timings=0: must be true or false"),
-    ({"batch_size": -1}, "batch_size=-1: must be an integer >= 1"),
-    ({"lr": [0.1]}, "lr=[0.1]: must be a number > 0"),
-    ({"n_train": True}, "n_train=True: must be an integer >= 1, or null"),
-    ({"epoch": 3}, "'epoch': unknown setting for lstm; did you mean epochs?"),
-    ([("epochs", 3)], "overrides must be a dict of settings, got list"),
+@pytest.mark.parametrize("chapter,overrides,says", [
+    ("lstm", {"num_epochs": 0}, "num_epochs=0: must be an integer >= 1"),
+    ("lstm", {"num_epochs": 3.0}, "num_epochs=3.0: must be an integer >= 1"),
+    ("lstm", {"num_epochs": "3"}, "num_epochs='3': must be an integer >= 1"),
+    ("word_vectors", {"curve": "False"}, "curve='False': must be true or false"),
+    ("word_vectors", {"curve": 0}, "curve=0: must be true or false"),
+    ("lstm", {"batch_size": -1}, "batch_size=-1: must be an integer >= 1"),
+    ("lstm", {"lr": [0.1]}, "lr=[0.1]: must be a number > 0"),
+    ("lstm", {"max_train": True}, "max_train=True: must be an integer >= 1, or null"),
+    ("lstm", {"epoch": 3}, "'epoch': unknown setting for lstm; did you mean num_epochs?"),
+    ("lstm", [("num_epochs", 3)], "overrides must be a dict of settings, got list"),
 ])
-def test_run_chapter_refuses_with_a_clear_value_error(overrides, says, chapter_runs, tmp_path):
+def test_run_chapter_refuses_with_a_clear_value_error(chapter, overrides, says, chapter_runs,
+                                                      tmp_path):
     with pytest.raises(ValueError) as err:
-        runs.run_chapter("lstm", "quick", tmp_path, overrides)
+        experiments.run_chapter(chapter, "quick", tmp_path, overrides)
     assert str(err.value).startswith(says) and "\n" not in str(err.value)
-    assert not chapter_runs["lstm"].called
+    assert not chapter_runs[chapter].called
 
 
 def test_run_chapter_checks_profile_and_chapter_first(chapter_runs, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"^profile='fast' is not a profile"):
-        runs.run_chapter("lstm", "fast", tmp_path)
+        experiments.run_chapter("lstm", "fast", tmp_path)
     assert config.profile() == "quick"  # a refused profile is not left in BIGTEXT_PROFILE
     with pytest.raises(ValueError, match=r"^unknown chapter 'lsmt'"):
-        runs.run_chapter("lsmt", "quick", tmp_path)
+        experiments.run_chapter("lsmt", "quick", tmp_path)
     monkeypatch.setenv("BIGTEXT_DATA", str(file_in(tmp_path)))
     with pytest.raises(ValueError, match=r"^BIGTEXT_DATA=.* is a file, not a folder$"):
-        runs.run_chapter("lstm", "quick", tmp_path)
+        experiments.run_chapter("lstm", "quick", tmp_path)
     assert not any(run.called for run in chapter_runs.values())
 
 
 def test_run_chapter_passes_checked_overrides(chapter_runs, tmp_path):
-    runs.run_chapter("lstm", "quick", tmp_path, {"lr": 1, "patience": None}, tag="t")
-    got = chapter_runs["lstm"].call_args.kwargs["overrides"]
+    experiments.run_chapter("lstm", "quick", tmp_path, {"lr": 1, "patience": None}, tag="t")
+    settings = chapter_runs["lstm"].call_args.args[0]
+    got = {"lr": settings.lr, "patience": settings.patience}
     assert got == {"lr": 1.0, "patience": None} and type(got["lr"]) is float
+    written = json.loads((tmp_path / "lstm-quick-t.json").read_text())
+    assert written["settings"] == json.loads(json.dumps(dataclasses.asdict(settings)))
 
 
 def test_bert_checkpoint_folder_must_hold_config_json(chapter_runs, tmp_path, monkeypatch):
@@ -171,31 +187,83 @@ def test_bert_checkpoint_folder_must_hold_config_json(chapter_runs, tmp_path, mo
     folder.mkdir()
     monkeypatch.setenv("BIGTEXT_BERT", str(folder))
     with pytest.raises(ValueError, match=r"^BIGTEXT_BERT=.*: must be a non-empty string naming"):
-        runs.run_chapter("bert", "quick", tmp_path)
+        experiments.run_chapter("bert", "quick", tmp_path)
     (folder / "config.json").write_text("{}")
-    runs.run_chapter("bert", "quick", tmp_path)
+    experiments.run_chapter("bert", "quick", tmp_path)
     assert chapter_runs["bert"].call_count == 1
 
 
 @pytest.mark.parametrize("profile", config.PROFILES)
-@pytest.mark.parametrize("chapter", sorted(runs.CHAPTERS))
+@pytest.mark.parametrize("chapter", sorted(experiments.CHAPTERS))
 def test_every_default_has_a_type_and_passes_its_check(chapter, profile):
     # Fails when a chapter adds a setting that is None in every profile (no type to check
     # it by) or a default that its rule refuses.
-    defaults = importlib.import_module(runs.CHAPTERS[chapter]).settings(profile)
-    specs = runs.setting_specs(chapter)
-    assert set(specs) == set(defaults)
-    assert runs.check_overrides(chapter, dict(defaults), profile) == {
-        name: specs[name].check(value) for name, value in defaults.items()}
+    defaults = chapter_settings(chapter).for_profile(profile)
+    specs = defaults.specs()
+    assert set(specs) == set(defaults.values())
+    assert defaults.checked(defaults.values()) == {
+        name: specs[name].check(value) for name, value in defaults.values().items()}
+    assert defaults.chapter() == chapter  # what bigtext run and its messages call it
 
 
 def test_spec_types_come_from_the_defaults_of_both_profiles():
-    assert runs.spec_of("patience", [None, 2]) == runs.Spec(int, None, True, runs.RULES["patience"])
-    assert runs.spec_of("lr", [1, 0.5]).kind is float
-    assert runs.spec_of("sizes", [[250, 1000], [250]]).container is list
-    assert runs.spec_of("x", ["a", "b"]).words() == "a non-empty string"
+    assert spec.spec_of("patience", [None, 2]) == spec.Spec(int, None, True, spec.RULES["patience"])
+    assert spec.spec_of("lr", [1, 0.5]).kind is float
+    assert spec.spec_of("sizes", [[250, 1000], [250]]).container is list
+    assert spec.spec_of("x", ["a", "b"]).words() == "a non-empty string"
     with pytest.raises(TypeError, match="no one type"):
-        runs.spec_of("x", [None, None])
+        spec.spec_of("x", [None, None])
+
+
+@dataclasses.dataclass(frozen=True)
+class Toy(Settings):
+    size: int | None = profiled(10, full=None)  # None: all
+    sizes: list = profiled([1, 2], full=[1, 2, 3])
+    lr: float = 0.5
+
+
+def test_for_profile_gives_the_quick_defaults_or_the_full_values(monkeypatch):
+    assert Toy.for_profile("quick") == Toy() == Toy(10, [1, 2], 0.5)
+    assert Toy.for_profile(" FULL ") == Toy(None, [1, 2, 3], 0.5)
+    monkeypatch.setenv("BIGTEXT_PROFILE", "full")
+    assert Toy.for_profile() == Toy.for_profile("full")
+    with pytest.raises(ValueError, match=r"^profile='fast' is not a profile"):
+        Toy.for_profile("fast")
+    Toy.for_profile("full").sizes.append(4)  # each instance has its own list
+    assert Toy.for_profile("full").sizes == [1, 2, 3] and Toy().sizes == [1, 2]
+
+
+def test_with_overrides_checks_and_copies_settings_stay_frozen():
+    quick = Toy.for_profile("quick")
+    changed = quick.with_overrides({"lr": 1, "size": None})
+    assert changed == Toy(None, [1, 2], 1.0) and type(changed.lr) is float
+    assert quick == Toy() and quick.with_overrides(None) == quick
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        quick.lr = 0.1
+    with pytest.raises(ValueError, match=r"^'sise': unknown setting for test_settings; "
+                                         r"did you mean size\? known: lr, size, sizes$"):
+        quick.with_overrides({"sise": 3})
+    with pytest.raises(ValueError, match=r"^lr=0: must be a number > 0$"):
+        quick.with_overrides({"lr": 0})
+    assert Toy.parse_sets(["sizes=[4, 5]", "size=null"]) == {"sizes": [4, 5], "size": None}
+
+
+def test_notebooks_and_runs_read_one_settings_class_per_chapter():
+    # The parameters cell of a chapter notebook starts from the chapter's Settings,
+    # as bigtext run does (the notebook's numbers are the run's).
+    from pathlib import Path
+
+    import nbformat
+
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    for chapter, notebook in {"training_loop": "02_training_loop",
+                              "text_pipeline": "03_text_pipeline", "fasttext": "04_fasttext",
+                              "baselines": "04_linear_baselines", "word_vectors": "05_word_vectors",
+                              "lstm": "06_lstm", "bert": "07_bert"}.items():
+        nb = nbformat.read(notebooks / f"{notebook}.ipynb", as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        assert f"from bigtext_lite.experiments import {chapter} as experiment" in cell.source
+        assert "S = experiment.Settings.for_profile(PROFILE)" in cell.source, notebook
 
 
 def test_run_reports_missing_data_in_words(chapter_runs, tmp_path, capsys):

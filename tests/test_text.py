@@ -50,10 +50,10 @@ def test_vocab_order_specials_then_frequency_then_alphabet():
     assert vocab.counts == Counter({"a": 3, "c": 2, "b": 1, "d": 1, "e": 1})
 
 
-def test_vocab_min_freq_max_size_and_default_index():
-    assert make_vocab(min_freq=2).itos == ["<unk>", "<pad>", "a", "c"]
+def test_vocab_min_count_max_size_and_default_index():
+    assert make_vocab(min_count=2).itos == ["<unk>", "<pad>", "a", "c"]
     assert make_vocab(max_size=3).itos == ["<unk>", "<pad>", "a", "c", "b"]
-    vocab = make_vocab(min_freq=2)
+    vocab = make_vocab(min_count=2)
     assert vocab["zebra"] == vocab["<unk>"] == 0
     assert vocab.lookup_indices(["a", "zebra", "<pad>"]) == [2, 0, 1]
     assert vocab.lookup_tokens([3, 2]) == ["c", "a"]
@@ -74,8 +74,8 @@ def test_vocab_rejects_bad_construction():
         Vocab(["<unk>", "a", "a"])
     with pytest.raises(ValueError, match="default token"):
         Vocab(["a"], default_token="<unk>")
-    with pytest.raises(ValueError, match="min_freq"):
-        make_vocab(min_freq=0)
+    with pytest.raises(ValueError, match="min_count"):
+        make_vocab(min_count=0)
 
 
 def test_vocab_save_load_round_trip(tmp_path):

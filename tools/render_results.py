@@ -17,10 +17,12 @@ PAGE = ROOT / "book" / "results.md"
 
 # Published IMDB test accuracies, with where they come from.
 REFERENCES = [
-    ("Popular tutorials' LSTMs", "86.1–86.2", "widely copied PyTorch tutorials (random embeddings, no packing)"),
+    ("Popular tutorials' LSTMs", "86.1–86.2",
+     "widely copied PyTorch tutorials (random embeddings, no packing)"),
     ("Popular tutorials' CNNs", "86.8–87.5", "widely copied PyTorch tutorials"),
     ("Paragraph/word vectors (full model + unlabelled)", "88.89", "{cite}`maas2011`"),
-    ("Official fastText, bigrams, 20 epochs", "89.96", "measured here, chapter {ref}`sec-fasttext`"),
+    ("Official fastText, bigrams, 20 epochs", "89.96",
+     "measured here, chapter {ref}`sec-fasttext`"),
     ("NBSVM-bi", "91.22", "{cite}`wang2012`"),
     ("MiniLM-L6, one epoch", "90.2–90.4", "commonly reported fine-tuning runs"),
     ("BERT-base fine-tuned", "94.60", "{cite}`sun2019`"),
@@ -34,6 +36,24 @@ CHAPTER_TITLES = {"formulas": ("Formulas checked against PyTorch", "sec-foundati
                   "word_vectors": ("Word vectors and transfer", "sec-word-vectors"),
                   "lstm": ("LSTM on IMDB", "sec-lstm"), "bert": ("BERT fine-tuning", "sec-bert")}
 
+INTRODUCTION = [
+    "(sec-results)=",
+    "# Results",
+    "",
+    "Every number on this page was written by `bigtext run <chapter> --profile quick|full`",
+    "into `results/<chapter>-<profile>.json` and rendered by `tools/render_results.py`;",
+    "each row says where and from which commit it ran. The quick profile runs on a CPU on",
+    "small subsets (it shows the code works, not what the model can do); the full profile",
+    "is the published run on the whole of IMDB (22,500 training, 2,500 validation and",
+    "25,000 test reviews). The configuration marked **best** was chosen on validation",
+    "accuracy; its test accuracy is the chapter's headline number.",
+    "",
+    "## Published figures to compare with",
+    "",
+    "| model | IMDB test accuracy (%) | source |",
+    "| --- | ---: | --- |",
+]
+
 
 def _pct(x) -> str:
     return f"{100 * x:.2f}" if isinstance(x, (int, float)) else "–"
@@ -44,16 +64,18 @@ def _word_vector_tables(r: dict) -> list[str]:
     out = []
     if r.get("compare"):
         c = r["compare"]
-        out += [f"Skip-gram on {c['texts']:,} reviews ({c['tokens_per_epoch']:,} tokens per epoch), "
-                f"{r['settings']['epoch']} epochs, dimension {r['settings']['dim']}:", "",
-                "| implementation | seconds | words / s | neighbour rating r | analogies (%) | device |",
+        out += [f"Skip-gram on {c['texts']:,} reviews ({c['tokens_per_epoch']:,} tokens per "
+                f"epoch), {r['settings']['epoch']} epochs, dimension {r['settings']['dim']}:", "",
+                "| implementation | seconds | words / s | neighbour rating r | analogies (%) "
+                "| device |",
                 "| --- | ---: | ---: | ---: | ---: | --- |"]
         for name, row in c["rows"].items():
             if "skipped" in row:
                 out.append(f"| {name} | – | – | – | – | {row['skipped']} |")
             else:
                 out.append(f"| {name} | {row['seconds']:.1f} | {row['words_per_s']:,} | "
-                           f"{row['neighbour_rating_r']:.3f} | {_pct(row['analogies']['all'])} | {row['device']} |")
+                           f"{row['neighbour_rating_r']:.3f} | {_pct(row['analogies']['all'])} | "
+                           f"{row['device']} |")
         out.append("")
     if r.get("curve"):
         sizes = r["curve"]["sizes"]
@@ -66,91 +88,102 @@ def _word_vector_tables(r: dict) -> list[str]:
     return out
 
 
+def _heading(r: dict) -> list[str]:
+    """Which profile and overrides, where, when and from which commit."""
+    status = "" if r.get("complete", True) else " (cut short: only the rows shown finished)"
+    changed = ", ".join(f"{k}={v}" for k, v in (r.get("overrides") or {}).items())
+    variant = f", with {changed}" if changed else ""
+    sizes = (f"; {r['train_size']:,} training / {r['test_size']:,} test reviews"
+             if "train_size" in r else "")
+    return [f"**{r['profile']} profile{variant}**{status}: {r['device']}, torch {r['torch']}, "
+            f"{r['date']}, commit `{r['git_commit']}`{sizes}.", ""]
+
+
+def _rows_table(r: dict) -> list[str]:
+    """One line per configuration; speed and epoch-time columns where the rows have them."""
+    rows = r.get("rows", [])
+    speed = any("words_per_second" in row for row in rows)
+    epoch = any("seconds_per_epoch" in row for row in rows)
+    training = any("train_words_per_second_per_thread" in row for row in rows)
+    out = []
+    if rows:
+        out += ["| configuration | validation (%) | test (%) |"
+                + (" seconds | words / s |" if speed else "")
+                + (" words / s / thread, training |" if training else "")
+                + (" seconds / epoch |" if epoch else ""),
+                "| --- | ---: | ---: |" + (" ---: | ---: |" if speed else "")
+                + (" ---: |" if training else "") + (" ---: |" if epoch else "")]
+    for row in rows:
+        best = " **best**" if row["config"] == r.get("best_config") else ""
+        extra = f" {row['seconds']:.1f} | {row['words_per_second']:,} |" if speed else ""
+        if training:
+            per_thread = "train_words_per_second_per_thread"
+            extra += f" {row[per_thread]:,} |" if per_thread in row else " – |"
+        if epoch:
+            extra += f" {row['seconds_per_epoch']:.2f} |" if "seconds_per_epoch" in row else " – |"
+        out.append(f"| {row['config']}{best} | {_pct(row.get('val_acc'))} | "
+                   f"{_pct(row.get('test_acc'))} |" + extra)
+    return out
+
+
+def _extra_tables(r: dict) -> list[str]:
+    """Ours against the official fastText, epoch times, BERT's throughput, a note."""
+    out = []
+    if r.get("ours_vs_official"):
+        out += ["", "Ours against the official, same settings and threads (means over the "
+                "repeats):", "",
+                "| setting | accuracy (points) | words / s, file to model | words / s / thread, "
+                "training |",
+                "| --- | ---: | ---: | ---: |"]
+        out += [f"| {x['setting']} | {x['accuracy_points']:+.2f} | {x['words_per_second']:.2f}× | "
+                f"{x['training_words_per_second']:.2f}× |" for x in r["ours_vs_official"]]
+    if r.get("epoch_seconds"):
+        out += ["", "Seconds per training epoch:", "",
+                "| variant | seconds |", "| --- | ---: |"]
+        out += [f"| {k} | {v:.2f} |" for k, v in r["epoch_seconds"].items()]
+    if r.get("throughput"):
+        t = r["throughput"]
+        out += ["", f"Training throughput ({t['dtype']}, batch {t['batch_size']} × "
+                f"{t['seq_len']} tokens):",
+                "", "| implementation | sequences / s |", "| --- | ---: |"]
+        out += [f"| {k} | {v:,.1f} |" for k, v in t["sequences_per_second"].items()]
+    if r.get("note"):
+        out += ["", f"Note: {r['note']}"]
+    return out
+
+
+def _run(r: dict) -> list[str]:
+    """One result file: its heading, then its facts, derivations or rows and tables."""
+    out = _heading(r)
+    if r.get("facts"):
+        out += ["| measure | value |", "| --- | ---: |"]
+        out += [f"| {k} | {v:,} |" for k, v in r["facts"].items()]
+    if any("max_abs_error" in row for row in r.get("rows", [])):
+        out += ["| derivation | checked against | largest difference |", "| --- | --- | ---: |"]
+        out += [f"| {row['config']} | {row['reference']} | {row['max_abs_error']:.1e} |"
+                for row in r["rows"]]
+        return out + [""]
+    return out + _rows_table(r) + _word_vector_tables(r) + _extra_tables(r) + [""]
+
+
 def render(results_dir: Path = ROOT / "results") -> str:
     files = sorted(results_dir.glob("*.json"))
     runs = [json.loads(f.read_text(encoding="utf-8")) for f in files]
-    out = [
-        "(sec-results)=",
-        "# Results",
-        "",
-        "Every number on this page was written by `bigtext run <chapter> --profile quick|full`",
-        "into `results/<chapter>-<profile>.json` and rendered by `tools/render_results.py`;",
-        "each row says where and from which commit it ran. The quick profile runs on a CPU on",
-        "small subsets (it shows the code works, not what the model can do); the full profile",
-        "is the published run on the whole of IMDB (22,500 training, 2,500 validation and",
-        "25,000 test reviews). The configuration marked **best** was chosen on validation",
-        "accuracy; its test accuracy is the chapter's headline number.",
-        "",
-        "## Published figures to compare with",
-        "",
-        "| model | IMDB test accuracy (%) | source |",
-        "| --- | ---: | --- |",
-    ]
-    out += [f"| {name} | {acc} | {source} |" for name, acc, source in REFERENCES]
+    out = INTRODUCTION + [f"| {name} | {acc} | {source} |" for name, acc, source in REFERENCES]
     for chapter, (title, label) in CHAPTER_TITLES.items():
         chapter_runs = [r for r in runs if r.get("chapter") == chapter]
         if not chapter_runs:
             continue
         out += ["", f"## {title}", "", f"Chapter: {{ref}}`{label}`.", ""]
         for r in sorted(chapter_runs, key=lambda r: (r["profile"] != "full", r.get("tag") or "")):
-            status = "" if r.get("complete", True) else " (cut short: only the rows shown finished)"
-            changed = ", ".join(f"{k}={v}" for k, v in (r.get("overrides") or {}).items())
-            variant = f", with {changed}" if changed else ""
-            sizes = (f"; {r['train_size']:,} training / {r['test_size']:,} test reviews"
-                     if "train_size" in r else "")
-            out += [f"**{r['profile']} profile{variant}**{status}: {r['device']}, torch {r['torch']}, "
-                    f"{r['date']}, commit `{r['git_commit']}`{sizes}.", ""]
-            if r.get("facts"):
-                out += ["| measure | value |", "| --- | ---: |"]
-                out += [f"| {k} | {v:,} |" for k, v in r["facts"].items()]
-            if any("max_abs_error" in row for row in r.get("rows", [])):
-                out += ["| derivation | checked against | largest difference |", "| --- | --- | ---: |"]
-                out += [f"| {row['config']} | {row['reference']} | {row['max_abs_error']:.1e} |" for row in r["rows"]]
-                out.append("")
-                continue
-            speed = any("words_per_second" in row for row in r.get("rows", []))
-            epoch = any("seconds_per_epoch" in row for row in r.get("rows", []))
-            training = any("train_words_per_second_per_thread" in row for row in r.get("rows", []))
-            if r.get("rows"):
-                out += ["| configuration | validation (%) | test (%) |" + (" seconds | words / s |" if speed else "")
-                        + (" words / s / thread, training |" if training else "")
-                        + (" seconds / epoch |" if epoch else ""),
-                        "| --- | ---: | ---: |" + (" ---: | ---: |" if speed else "") + (" ---: |" if training else "")
-                        + (" ---: |" if epoch else "")]
-            for row in r.get("rows", []):
-                best = " **best**" if row["config"] == r.get("best_config") else ""
-                extra = f" {row['seconds']:.1f} | {row['words_per_second']:,} |" if speed else ""
-                if training:
-                    extra += f" {row['train_words_per_second_per_thread']:,} |" if "train_words_per_second_per_thread" in row else " – |"
-                if epoch:
-                    extra += f" {row['seconds_per_epoch']:.2f} |" if "seconds_per_epoch" in row else " – |"
-                out.append(f"| {row['config']}{best} | {_pct(row.get('val_acc'))} | {_pct(row.get('test_acc'))} |"
-                           + extra)
-            out += _word_vector_tables(r)
-            if r.get("ours_vs_official"):
-                out += ["", "Ours against the official, same settings and threads (means over the repeats):", "",
-                        "| setting | accuracy (points) | words / s, file to model | words / s / thread, training |",
-                        "| --- | ---: | ---: | ---: |"]
-                out += [f"| {x['setting']} | {x['accuracy_points']:+.2f} | {x['words_per_second']:.2f}× | "
-                        f"{x['training_words_per_second']:.2f}× |" for x in r["ours_vs_official"]]
-            if r.get("epoch_seconds"):
-                out += ["", "Seconds per training epoch:", "",
-                        "| variant | seconds |", "| --- | ---: |"]
-                out += [f"| {k} | {v:.2f} |" for k, v in r["epoch_seconds"].items()]
-            if r.get("throughput"):
-                t = r["throughput"]
-                out += ["", f"Training throughput ({t['dtype']}, batch {t['batch_size']} × {t['seq_len']} tokens):",
-                        "", "| implementation | sequences / s |", "| --- | ---: |"]
-                out += [f"| {k} | {v:,.1f} |" for k, v in t["sequences_per_second"].items()]
-            if r.get("note"):
-                out += ["", f"Note: {r['note']}"]
-            out.append("")
+            out += _run(r)
     return "\n".join(out).rstrip() + "\n"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="fail if book/results.md is out of date")
+    parser.add_argument("--check", action="store_true",
+                        help="fail if book/results.md is out of date")
     args = parser.parse_args()
     page = render()
     if args.check:

@@ -3,8 +3,10 @@
     bigtext data            where IMDB is found (downloading it if needed) and its sizes
     bigtext info            profile, device, versions: what a run would use
     bigtext run CHAPTER     reproduce a chapter's headline numbers into results/CHAPTER-PROFILE.json
-    bigtext assignments release [--out DIR]   learner versions of the assignments (solutions stripped)
-    bigtext check NOTEBOOK|FOLDER [--csv F]   grade an assignment notebook, or a folder of submissions
+    bigtext assignments release [--out DIR]   learner versions of the assignments (no solutions)
+    bigtext check NOTEBOOK|FOLDER [--csv F]   grade an assignment notebook, or a folder of them
+
+Walkthrough: book/how_to_run.md.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from bigtext_lite import config
 
 
 def _data(args) -> int:
-    from bigtext_lite.errors import DataError
     from bigtext_lite.data.imdb import SPLITS, load_imdb, locate_imdb
+    from bigtext_lite.errors import DataError
 
     try:
         print(f"IMDB: {locate_imdb(download_ok=not args.no_download)}")
         for split in SPLITS:
             reviews = load_imdb(split, download=False)
-            print(f"  {split:>5}: {len(reviews):>6,} reviews, {sum(l == 1 for l in reviews.labels):,} positive")
+            positive = sum(label == 1 for label in reviews.labels)
+            print(f"  {split:>5}: {len(reviews):>6,} reviews, {positive:,} positive")
     except DataError as err:
         print(err, file=sys.stderr)
         return 1
@@ -39,10 +42,11 @@ def _info(args) -> int:
 
 def _run(args) -> int:
     from bigtext_lite.errors import DataError
-    from bigtext_lite.experiments import parse_sets, run_chapter
+    from bigtext_lite.experiments import chapter_module, run_chapter
 
     try:
-        overrides = parse_sets(args.chapter, args.set)  # typed by each setting, then checked
+        # typed by each setting, then checked
+        overrides = chapter_module(args.chapter).Settings.parse_sets(args.set)
         out = run_chapter(args.chapter, args.profile, args.out, overrides, args.tag)
     except config.SettingError as err:  # raised before any work: the line says it all
         print(f"bigtext run {args.chapter}: {err}", file=sys.stderr)
@@ -93,7 +97,8 @@ def _check(args) -> int:
     if not grades:
         print(f"no notebooks (*.ipynb) in {target}: nothing graded", file=sys.stderr)
     for g in grades:
-        print(f"{g.notebook}: {g.score:g} / {g.total:g} points" + (f"  ({g.error})" if g.error else ""))
+        error = f"  ({g.error})" if g.error else ""
+        print(f"{g.notebook}: {g.score:g} / {g.total:g} points{error}")
         for test_id, (got, possible) in g.tests.items():
             print(f"  {'ok  ' if got == possible else 'FAIL'} {test_id}: {got:g} / {possible:g}")
         for note in g.notes:
@@ -115,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("chapter", help=f"one of: {', '.join(sorted(CHAPTERS))}")
     run.add_argument("--profile", default=None,
                      help="quick or full (default: BIGTEXT_PROFILE, else quick)")
-    run.add_argument("--out", default="results", help="folder for the JSON result (default: results)")
+    run.add_argument("--out", default="results",
+                     help="folder for the JSON result (default: results)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="change one setting, e.g. --set batch_size=256 (repeatable; "
                           "true/false, null, numbers, JSON lists)")
@@ -124,10 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     assign = sub.add_parser("assignments", help="assignment notebooks for a course")
     assign_sub = assign.add_subparsers(dest="action", required=True)
     rel = assign_sub.add_parser("release", help="write the learner versions (solutions stripped)")
-    rel.add_argument("--out", default="_build/assignments", help="folder (default: _build/assignments)")
+    rel.add_argument("--out", default="_build/assignments",
+                     help="folder (default: _build/assignments)")
     rel.set_defaults(func=_release)
     check = sub.add_parser("check", help="run an assignment's tests and print the points")
-    check.add_argument("target", help="a notebook, a folder of submissions, or a chapter name (the solution)")
+    check.add_argument("target", help="a notebook, a folder of submissions, or a chapter name "
+                                       "(the solution)")
     check.add_argument("--csv", default=None, help="with a folder: write one row per notebook here")
     check.add_argument("--source", default=None,
                        help="the instructor's copy (a notebook or a chapter name; default: the "

@@ -69,21 +69,21 @@ class Vocab:
         self.default_index = None if default_token is None else self.stoi[default_token]
 
     @classmethod
-    def build(cls, token_lists: Iterable[Sequence[str]], min_freq: int = 1,
+    def build(cls, token_lists: Iterable[Sequence[str]], min_count: int = 1,
               max_size: int | None = None, specials: Sequence[str] = ("<unk>", "<pad>"),
               default_token: str | None = "<unk>") -> "Vocab":
-        """Count tokens and keep those seen at least ``min_freq`` times.
+        """Count tokens and keep those seen at least ``min_count`` times.
 
         ``max_size`` caps the number of non-special tokens (the most frequent win).
         """
-        if min_freq < 1:
-            raise ValueError(f"min_freq must be >= 1, got {min_freq}")
+        if min_count < 1:
+            raise ValueError(f"min_count must be >= 1, got {min_count}")
         counts = Counter()
         for tokens in token_lists:
             counts.update(tokens)
         for special in specials:
             counts.pop(special, None)
-        kept = sorted((t for t, c in counts.items() if c >= min_freq),
+        kept = sorted((t for t, c in counts.items() if c >= min_count),
                       key=lambda t: (-counts[t], t))
         return cls(list(specials) + kept[:max_size], default_token, counts)
 

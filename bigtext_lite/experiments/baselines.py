@@ -1,30 +1,48 @@
-"""The linear baselines' experiment: TF-IDF + LR and NB-LR on word 1-2-grams,
-C chosen on a validation split, refitted on all training reviews, tested once."""
+"""The linear baselines' experiment: TF-IDF + LR and NB-LR on word 1-2-grams, C chosen on
+a validation split, refitted on all training reviews, tested once. The notebook fits the
+same two on the reviews :func:`prepare` gives it.
+
+Walkthrough: notebooks/04_linear_baselines.ipynb.
+"""
 
 from __future__ import annotations
 
-from bigtext_lite import baselines, config
-from bigtext_lite.data import load_imdb, train_valid_split
+from dataclasses import dataclass
+
+from bigtext_lite import baselines
+from bigtext_lite.data import Reviews, load_imdb, train_valid_split
+from bigtext_lite.experiments import settings
+from bigtext_lite.experiments.settings import profiled
 
 
-def settings(profile: str | None = None) -> dict:
-    quick = (profile or config.profile()) == "quick"
-    return dict(max_train=5000 if quick else None, max_test=5000 if quick else None, valid_fraction=0.1)
+@dataclass(frozen=True)
+class Settings(settings.Settings):
+    max_train: int | None = profiled(5_000, full=None)  # reviews, validation included; full: 25,000
+    max_test: int | None = profiled(5_000, full=None)  # test reviews; full: all 25,000
+    valid_fraction: float = 0.1  # share of the training reviews used to choose C
+    tfidf_cs: tuple = (1, 4, 16, 64, 256)  # C values tried for TF-IDF + LR
+    nb_cs: tuple = (0.03, 0.1, 0.3, 1)  # C values tried for NB-LR
+    seed: int = 0  # the subsets and the validation split
 
 
-def run(save_partial=lambda result: None, overrides: dict | None = None) -> dict:
-    from bigtext_lite.experiments import with_overrides
+def prepare(s: Settings) -> tuple[Reviews, Reviews, Reviews]:
+    """(train, valid, test): a subset of the training reviews, then the validation split."""
+    train, valid = train_valid_split(load_imdb("train").sample(s.max_train, seed=s.seed),
+                                     s.valid_fraction, seed=s.seed)
+    return train, valid, load_imdb("test").sample(s.max_test, seed=s.seed)
 
-    s = with_overrides(settings(), overrides)
-    train, valid = train_valid_split(load_imdb("train").sample(s["max_train"], seed=0), s["valid_fraction"], seed=0)
-    test = load_imdb("test").sample(s["max_test"], seed=0)
+
+def run(s: Settings, save_partial=lambda result: None) -> dict:
+    train, valid, test = prepare(s)
     rows = []
-    for fit in (baselines.tfidf_lr, baselines.nb_lr):
-        model = fit(train.texts, train.labels, valid.texts, valid.labels)
-        rows.append({"config": f"{model.name}, C={model.C:g}", "val_acc": round(model.valid_scores[model.C], 4),
-                     "test_acc": round(model.accuracy(test.texts, test.labels), 4), "refit_seconds": round(model.fit_s, 1)})
+    for fit, Cs in ((baselines.tfidf_lr, s.tfidf_cs), (baselines.nb_lr, s.nb_cs)):
+        model = fit(train.texts, train.labels, valid.texts, valid.labels, Cs=Cs)
+        rows.append({"config": f"{model.name}, C={model.C:g}",
+                     "val_acc": round(model.valid_scores[model.C], 4),
+                     "test_acc": round(model.accuracy(test.texts, test.labels), 4),
+                     "refit_seconds": round(model.fit_s, 1)})
         print(rows[-1], flush=True)
-        save_partial({"settings": s, "rows": rows})
+        save_partial({"rows": rows})
     best = max(rows, key=lambda r: r["val_acc"])
-    return {"settings": s, "train_size": len(train), "test_size": len(test), "rows": rows,
+    return {"train_size": len(train), "test_size": len(test), "rows": rows,
             "best_config": best["config"], "test_acc": best["test_acc"]}

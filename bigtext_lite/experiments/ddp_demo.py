@@ -34,11 +34,13 @@ def main(argv=None) -> None:
     setup()
     torch.manual_seed(0)  # the same initial weights in every process
     if args.global_batch % world_size():
-        raise SystemExit(f"--global-batch {args.global_batch} is not divisible by {world_size()} processes")
+        raise SystemExit(f"--global-batch {args.global_batch} is not divisible by "
+                         f"{world_size()} processes")
     model = torch.nn.Linear(10, 2)
     loader = make_loader(_demo_data(), args.global_batch // world_size())
-    fit(model, loader, num_epochs=args.epochs, optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
-        device="cpu", progress=False, verbose=is_main())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    fit(model, loader, num_epochs=args.epochs, optimizer=optimizer, device="cpu", progress=False,
+        verbose=is_main())
     if is_main():
         torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, args.out)
     cleanup()

@@ -16,35 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bigtext_lite.data.text import basic_english
+from bigtext_lite.data import basic_english, load_imdb
 from bigtext_lite.fasttext import FastTextClassifier, read_file, read_indexed, write_file
-
-
-_TRAIN_IN_FRESH_PROCESS = """
-import json, resource, sys, time
-how, path, kwargs, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
-
-def cpu():  # this process's threads and its ended children (the Hogwild workers)
-    return sum(sum(resource.getrusage(who)[:2]) for who in (resource.RUSAGE_SELF,
-                                                            resource.RUSAGE_CHILDREN))
-
-if how == "bigtext_lite":
-    from bigtext_lite import fasttext as ft
-    start, start_cpu = time.perf_counter(), cpu()
-    model = ft.train_supervised(path, verbose=False, **kwargs)
-    stats = {"seconds": time.perf_counter() - start, "cpu_seconds": cpu() - start_cpu,
-             "train_words_per_s_per_thread": model.stats["train_words_per_s"]
-             / model.stats["thread"]}
-    model.save(out)
-else:
-    import fasttext
-    start, start_cpu = time.perf_counter(), cpu()
-    model = getattr(fasttext, how)(path, **kwargs)
-    stats = {"seconds": time.perf_counter() - start, "cpu_seconds": cpu() - start_cpu}
-    model.save_model(out)
-print(json.dumps(stats))
-"""
-
 
 # The official fastText allocates its input matrix without zeroing it
 # (intgemm::AlignedVector, since its "Predict 1.9-4.2x faster" change) and its
@@ -58,12 +31,13 @@ _OFFICIAL_ENV = {"MALLOC_PERTURB_": "255"}
 
 
 def _train_in_fresh_process(how: str, path, kwargs: dict, out: Path) -> dict:
-    """Run ``_TRAIN_IN_FRESH_PROCESS`` (``how``: "bigtext_lite", or the official
-    function's name); returns what it printed, plus the official's own
-    "words/sec/thread" while training when it was run with ``verbose=2``."""
+    """Run :mod:`.official_worker` (``how``: "bigtext_lite", or the official function's
+    name); returns what it printed, plus the official's own "words/sec/thread" while
+    training when it was run with ``verbose=2``."""
     env = {**os.environ, **_OFFICIAL_ENV} if how != "bigtext_lite" else None
-    done = subprocess.run([sys.executable, "-c", _TRAIN_IN_FRESH_PROCESS, how, str(path), json.dumps(kwargs),
-                           str(out)], capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, "-m", "bigtext_lite.experiments.official_worker", how,
+                           str(path), json.dumps(kwargs), str(out)],
+                          capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{how} in a fresh process failed: {done.stderr.strip()[-1500:]}")
     stats = json.loads(done.stdout.strip().splitlines()[-1])
@@ -73,10 +47,13 @@ def _train_in_fresh_process(how: str, path, kwargs: dict, out: Path) -> dict:
     return stats
 
 
-def train_official(path: str | Path, function: str = "train_supervised", **kwargs):
-    """Train with the official ``fasttext.train_supervised`` (package
-    ``fasttext-numpy2``) in a fresh Python process; return (model, seconds).
-    ``function="train_unsupervised"`` trains word vectors instead.
+def train_official(data, function: str = "train_supervised", **kwargs):
+    """Train with the official fastText (package ``fasttext-numpy2``) in a fresh Python
+    process; return (model, seconds). ``function="train_unsupervised"`` trains word
+    vectors instead; ``kwargs`` are that function's own (``minCount``, ``epoch`` ...).
+
+    data: a training file's path, or token lists, written to a temporary file one
+        line each (the official package trains only from a file).
 
     Why a fresh process: each side is timed without paying for what the caller
     has in memory, and the official's uninitialised rows (see ``_OFFICIAL_ENV``)
@@ -86,20 +63,13 @@ def train_official(path: str | Path, function: str = "train_supervised", **kwarg
     import fasttext
 
     with tempfile.TemporaryDirectory() as tmp:
+        path = data
+        if not isinstance(data, (str, os.PathLike)):
+            path = Path(tmp) / "train.txt"
+            with open(path, "w", encoding="utf-8") as f:
+                f.writelines(" ".join(tokens) + "\n" for tokens in data)
         stats = _train_in_fresh_process(function, path, kwargs, Path(tmp) / "model.bin")
         return fasttext.load_model(str(Path(tmp) / "model.bin")), stats["seconds"]
-
-
-def train_official_on_tokens(token_lists, function: str = "train_unsupervised", **kwargs):
-    """:func:`train_official` on tokenised texts, written to a temporary file one
-    line each (the official package trains only from a file); returns (model, seconds)."""
-    fd, path = tempfile.mkstemp(suffix=".txt")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.writelines(" ".join(tokens) + "\n" for tokens in token_lists)
-        return train_official(path, function=function, **kwargs)
-    finally:
-        os.unlink(path)
 
 
 def write_imdb(folder: str | Path, target: str = "polarity", max_train: int | None = None,
@@ -108,8 +78,6 @@ def write_imdb(folder: str | Path, target: str = "polarity", max_train: int | No
     ``basic_english``, the training lines shuffled (fastText reads a file in order,
     and IMDB's is sorted by label). ``target``: ``"polarity"`` (pos / neg) or
     ``"rating"`` (the 8 star ratings 1-4 and 7-10)."""
-    from bigtext_lite.data import basic_english, load_imdb
-
     if target not in ("polarity", "rating"):
         raise ValueError(f"target must be 'polarity' or 'rating', got {target!r}")
     folder = Path(folder)
@@ -125,7 +93,8 @@ def write_imdb(folder: str | Path, target: str = "polarity", max_train: int | No
     return paths[0], paths[1]
 
 
-def compare_with_official(train_path, test_path, settings, thread: int, repeats: int = 1) -> list[dict]:
+def compare_with_official(train_path, test_path, settings, thread: int,
+                          repeats: int = 1) -> list[dict]:
     """Both implementations on the same files, hyperparameters and thread count,
     each trained from the file in a fresh process and timed there (so neither
     pays for what the other, or the caller, has in memory), ``repeats`` times
@@ -141,7 +110,7 @@ def compare_with_official(train_path, test_path, settings, thread: int, repeats:
     import fasttext
 
     test = read_file(test_path)
-    words = int(read_indexed(train_path)[3][2].sum())  # per epoch, with </s>, as fastText counts
+    words = int(read_indexed(train_path).indexed.lengths.sum())  # per epoch, </s> too, as fastText
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, hp in settings:
@@ -164,9 +133,9 @@ def compare_with_official(train_path, test_path, settings, thread: int, repeats:
             for how, each in runs.items():
                 seconds = [r["seconds"] for r in each]
                 accs = [r["acc"] for r in each]
-                rows.append({"setting": name, "implementation": how, "test_acc": float(np.mean(accs)),
-                             "test_accs": accs, "seconds": float(np.mean(seconds)),
-                             "seconds_each": seconds,
+                rows.append({"setting": name, "implementation": how,
+                             "test_acc": float(np.mean(accs)), "test_accs": accs,
+                             "seconds": float(np.mean(seconds)), "seconds_each": seconds,
                              "cpu_seconds_each": [r["cpu_seconds"] for r in each],
                              "words_per_s": words * hp["epoch"] / np.mean(seconds),
                              "model": models[how],
@@ -187,30 +156,17 @@ def ours_vs_official(rows: list[dict]) -> list[dict]:
 
 
 def format_comparison(rows: list[dict]) -> str:
-    """:func:`compare_with_official`'s rows as a table, then ours against the official per setting."""
+    """:func:`compare_with_official`'s rows as a table, then ours against the official
+    per setting."""
     lines = [f"{'setting':20} {'implementation':18} {'accuracy':>9} {'seconds':>8} {'words/s':>9} "
              f"{'words/s/thread, training':>25}"]
     for row in rows:
-        lines.append(f"{row['setting']:20} {row['implementation']:18} {row['test_acc']:9.2%} {row['seconds']:8.1f} "
-                     f"{row['words_per_s'] / 1e6:8.2f}M {row['train_words_per_s_per_thread'] / 1e6:24.2f}M")
+        lines.append(f"{row['setting']:20} {row['implementation']:18} {row['test_acc']:9.2%} "
+                     f"{row['seconds']:8.1f} {row['words_per_s'] / 1e6:8.2f}M "
+                     f"{row['train_words_per_s_per_thread'] / 1e6:24.2f}M")
     for x in ours_vs_official(rows):
         lines.append(f"{x['setting']}: ours - official = {x['accuracy_points']:+.2f} points; speed "
-                     f"{x['words_per_second']:.2f}x from file to model, {x['training_words_per_second']:.2f}x "
+                     f"{x['words_per_second']:.2f}x from file to model, "
+                     f"{x['training_words_per_second']:.2f}x "
                      f"while training")
     return "\n".join(lines)
-
-
-def train_official_fasttext(texts, dim: int = 100, epoch: int = 5, model: str = "skipgram",
-                            min_count: int = 3, minn: int = 3, maxn: int = 6, thread: int | None = None,
-                            ):
-    """Word vectors from the official fastText (``pip install fasttext-numpy2``),
-    trained on ``texts`` (lower-cased, tokenised like the rest of the book).
-
-    Trained in a fresh process (see :func:`train_official`).
-    Returns the fastText model: ``model.get_word_vector(w)`` answers for any
-    word, through its character n-grams when ``w`` was never seen.
-    """
-    ft, _ = train_official_on_tokens((basic_english(t) for t in texts), model=model, dim=dim, epoch=epoch,
-                                     minCount=min_count, minn=minn, maxn=maxn,
-                                     thread=thread or os.cpu_count() or 1, verbose=0)
-    return ft

@@ -1,12 +1,14 @@
-"""Timing helpers for benchmarks and the chapters' speed tables.
+"""Timing for benchmarks and the chapters' speed tables: one warm-up / sync / clock harness.
 
 Timings are reported as ratios measured side by side in one process, never
 asserted in unit tests (a loaded CI machine would make such tests flaky).
+Walkthrough: notebooks/02_training_loop.ipynb, "Mixed precision and torch.compile".
 """
 
 from __future__ import annotations
 
 import time
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +20,23 @@ def sync(device: torch.device) -> None:
     """Wait for queued GPU work, so wall-clock time measures the work itself."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def time_steps(step: Callable, inputs: Sequence, warmup: int, device: torch.device):
+    """(seconds for ``step(x)`` over the first ``warmup`` inputs, seconds over the rest).
+
+    The warm-up absorbs compilation, cuDNN's autotuning and the allocator's start-up;
+    queued GPU work is waited for before each clock reading.
+    """
+    start = time.perf_counter()
+    for x in inputs[:warmup]:
+        step(x)
+    sync(device)
+    warm = time.perf_counter()
+    for x in inputs[warmup:]:
+        step(x)
+    sync(device)
+    return warm - start, time.perf_counter() - warm
 
 
 def train_step_time(model, batches, device, amp: str | None = None, compile: bool = False,
@@ -40,13 +59,5 @@ def train_step_time(model, batches, device, amp: str | None = None, compile: boo
         loss.backward()
         opt.step()
 
-    t0 = time.perf_counter()
-    for batch in batches[:warmup]:
-        step(batch)
-    sync(device)
-    t1 = time.perf_counter()
-    for batch in batches[warmup:]:
-        step(batch)
-    sync(device)
-    t2 = time.perf_counter()
-    return {"step_s": (t2 - t1) / max(1, len(batches) - warmup), "first_steps_s": t1 - t0}
+    first, rest = time_steps(step, batches, warmup, device)
+    return {"step_s": rest / max(1, len(batches) - warmup), "first_steps_s": first}
