@@ -34,7 +34,7 @@ def status(key):
 reader, path, vocab_path = sys.argv[1:4]
 vocab = open(vocab_path, encoding="utf-8").read().split("\n")
 if reader == "ours":
-    from bigtext_lite import vectors as V
+    from bigtext_lite import vectors
 else:
     from gensim.models import KeyedVectors
 base = status("VmRSS")
@@ -54,7 +54,7 @@ print(json.dumps({"seconds": seconds, "peak_bytes": status("VmHWM") - base, "fou
 
 def generate(folder: Path, n: int, dim: int, vocab_size: int) -> tuple[Path, Path, Path]:
     """A .vec and a word2vec .bin of n random vectors, and a vocabulary file."""
-    from bigtext_lite import vectors as V
+    from bigtext_lite import vectors
 
     folder.mkdir(parents=True, exist_ok=True)
     vec, binary = folder / f"v{n}x{dim}.vec", folder / f"v{n}x{dim}.bin"
@@ -65,8 +65,8 @@ def generate(folder: Path, n: int, dim: int, vocab_size: int) -> tuple[Path, Pat
         # GloVe prints 5-6 decimals
         matrix = rng.normal(0, 0.4, (n, dim)).astype(np.float32).round(5)  # (n, dim)
         print(f"writing {n:,} x {dim} vectors to {folder} ...", flush=True)
-        V.write_text(vec, V.Vectors(words, matrix))
-        V.write_word2vec_bin(binary, V.Vectors(words, matrix))
+        vectors.write_text(vec, vectors.Vectors(words, matrix))
+        vectors.write_word2vec_bin(binary, vectors.Vectors(words, matrix))
     rng = np.random.default_rng(1)
     keep = rng.choice(n, vocab_size - vocab_size // 20, replace=False)
     absent = [f"absent{i}" for i in range(vocab_size // 20)]

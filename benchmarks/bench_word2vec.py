@@ -32,14 +32,15 @@ def cpu():  # this process and its children that have ended (our Hogwild workers
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 if how == "ours":
-    from bigtext_lite.vectors import skipgram as W
+    from bigtext_lite.vectors import skipgram
     from bigtext_lite.fasttext import split_tokens
 else:
     import fasttext
 start, cpu0 = time.perf_counter(), cpu()
 if how == "ours":  # reading the file counts, as it does for the official
     with open(path, encoding="utf-8") as f:
-        model = W.train_unsupervised([split_tokens(line) for line in f], verbose=False, **kwargs)
+        texts = [split_tokens(line) for line in f]
+        model = skipgram.train_unsupervised(texts, verbose=False, **kwargs)
 else:
     model = fasttext.train_unsupervised(path, verbose=0, **kwargs)
 seconds, cpu_s = time.perf_counter() - start, cpu() - cpu0

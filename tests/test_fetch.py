@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import make_tar, tiny_files
 
-from bigtext_lite import vectors as V
+from bigtext_lite import vectors
 from bigtext_lite.data import archives, fetch
 from bigtext_lite.data.fetch import Source
 from bigtext_lite.data.imdb import load_imdb
@@ -28,8 +28,9 @@ def write_zip(path: Path, text: str) -> Path:
     return path
 
 
-def spec_for(base: str) -> V.Pretrained:
-    return V.Pretrained(Source("vecs.zip", (f"{base}/vecs.zip",), sha256=None), "glove.test.txt")
+def spec_for(base: str) -> vectors.Pretrained:
+    source = Source("vecs.zip", (f"{base}/vecs.zip",), sha256=None)
+    return vectors.Pretrained(source, "glove.test.txt")
 
 
 def test_captive_portal_page_is_not_pinned(http_server, tmp_path):
@@ -38,11 +39,11 @@ def test_captive_portal_page_is_not_pinned(http_server, tmp_path):
     folder = tmp_path / "vectors"
     with pytest.raises(DataError, match=r"not a zip archive as vecs\.zip should be: it is a web "
                                         r"page .*Nothing was kept or pinned"):
-        V.fetch_vectors(spec_for(base), folder)
+        vectors.fetch_vectors(spec_for(base), folder)
     assert sorted(p.name for p in folder.iterdir()) == []
     write_zip(served / "vecs.zip", "a 1 2\n")  # the network is back
     with pytest.warns(UserWarning, match="recorded sha256"):
-        assert V.load(V.fetch_vectors(spec_for(base), folder)).words == ["a"]
+        assert vectors.load(vectors.fetch_vectors(spec_for(base), folder)).words == ["a"]
 
 
 def test_pinned_file_that_does_not_extract_is_unpinned_and_removed(http_server, tmp_path):
@@ -57,10 +58,10 @@ def test_pinned_file_that_does_not_extract_is_unpinned_and_removed(http_server, 
     gone = folder / "vecs.zip"
     with pytest.raises(DataError, match=rf"File is not a zip file\. .*removed {gone} and its "
                                         r"pin vecs\.zip\.sha256; the next call downloads"):
-        V.fetch_vectors(spec_for(base), folder)
+        vectors.fetch_vectors(spec_for(base), folder)
     assert sorted(p.name for p in folder.iterdir()) == []
     with pytest.warns(UserWarning, match="recorded sha256"):
-        assert V.load(V.fetch_vectors(spec_for(base), folder)).words == ["b"]
+        assert vectors.load(vectors.fetch_vectors(spec_for(base), folder)).words == ["b"]
 
 
 def test_an_archive_the_user_put_there_is_never_removed(tmp_path):

@@ -7,9 +7,8 @@ import pytest
 import torch
 
 from bigtext_lite.fasttext import subword_rows
-from bigtext_lite.vectors import FastTextBin
+from bigtext_lite.vectors import FastTextBin, skipgram
 from bigtext_lite.vectors import negative_sampling as NS
-from bigtext_lite.vectors import skipgram as W
 
 
 def topic_corpus(lines=400, seed=0):
@@ -77,9 +76,9 @@ def per_pair_update(input, output, updates, lr):
 def test_batched_update_equals_fasttexts_loop_one_pair_at_a_time(model, ws, neg):
     texts = [s.split() for s in ["the cat sat on the mat", "a dog", "alone", "the dog ate the cat",
                                  "and then the mat sat on a dog", "cats and dogs ate on the mat"]]
-    args = W.SkipgramArgs(model=model, ws=ws, neg=neg, minCount=1, minn=2, maxn=3, bucket=20,
+    args = skipgram.SkipgramArgs(model=model, ws=ws, neg=neg, minCount=1, minn=2, maxn=3, bucket=20,
                           t=0.02, dim=4)
-    words, counts, ntokens, ids, lines = W.build_vocabulary(texts, args.minCount)
+    words, counts, ntokens, ids, lines = skipgram.build_vocabulary(texts, args.minCount)
     freq = np.array(counts) / ntokens
     keep_p = np.sqrt(args.t / freq) + args.t / freq
     rng = Recorder(0)
@@ -112,16 +111,18 @@ def test_batched_update_equals_fasttexts_loop_one_pair_at_a_time(model, ws, neg)
 
 def test_lines_end_with_eos_and_are_cut_as_fasttext_reads_them():
     texts = [["b", "a", "b"], ["rare"], ["b"] * 2000]
-    words, counts, ntokens, ids, lines = W.build_vocabulary(texts, 2)
+    words, counts, ntokens, ids, lines = skipgram.build_vocabulary(texts, 2)
     assert words == ["b", "</s>"] and ntokens == 2007  # "a" and "rare" are below minCount
-    assert lines.tolist() == [0] * 3 + [1] + [2] * W.MAX_LINE + [3] * (2001 - W.MAX_LINE)
+    cut = skipgram.MAX_LINE
+    assert lines.tolist() == [0] * 3 + [1] + [2] * cut + [3] * (2001 - cut)
     assert ids[:4].tolist() == [0, 0, 1, 1]
 
 
 @pytest.mark.parametrize("model, thread", [("skipgram", 2), ("cbow", 1)])
 def test_vectors_learn_which_words_share_lines(model, thread):
-    m = W.train_unsupervised(topic_corpus(), model=model, dim=16, epoch=5, minCount=1, maxn=0,
-                             t=1.0, lr=0.05, batch_size=64, thread=thread, verbose=False)
+    m = skipgram.train_unsupervised(topic_corpus(), model=model, dim=16, epoch=5, minCount=1,
+                                    maxn=0, t=1.0, lr=0.05, batch_size=64, thread=thread,
+                                    verbose=False)
     assert m.stats["threads"] == thread
     vecs = m.vectors()
     for word in ("red0", "blue3"):
@@ -132,7 +133,7 @@ def test_vectors_learn_which_words_share_lines(model, thread):
 
 def test_unseen_words_get_ngram_vectors_and_min_count_drops_rare_words():
     texts = topic_corpus(200) + [["hapax"]]
-    m = W.train_unsupervised(texts, dim=8, epoch=1, minCount=2, minn=3, maxn=4, bucket=1000,
+    m = skipgram.train_unsupervised(texts, dim=8, epoch=1, minCount=2, minn=3, maxn=4, bucket=1000,
                              verbose=False)
     assert "hapax" not in m.index and "red1" in m.index
     assert np.abs(m.get_word_vector("red99")).sum() > 0  # composed from <re, red, ed9, ...
@@ -141,7 +142,7 @@ def test_unseen_words_get_ngram_vectors_and_min_count_drops_rare_words():
 
 def test_our_bin_is_read_by_the_official_fasttext(tmp_path):
     fasttext = pytest.importorskip("fasttext")
-    m = W.train_unsupervised(topic_corpus(200), dim=8, epoch=1, minCount=1, minn=2, maxn=4,
+    m = skipgram.train_unsupervised(topic_corpus(200), dim=8, epoch=1, minCount=1, minn=2, maxn=4,
                              bucket=1000, verbose=False)
     path = m.save(tmp_path / "ours.bin")
     official, ours = fasttext.load_model(str(path)), FastTextBin(path)
@@ -153,8 +154,8 @@ def test_our_bin_is_read_by_the_official_fasttext(tmp_path):
 
 def test_bad_arguments_are_named():
     with pytest.raises(TypeError, match=r"unknown arguments \['window'\]"):
-        W.train_unsupervised([["a"]], window=5)
+        skipgram.train_unsupervised([["a"]], window=5)
     with pytest.raises(ValueError, match="model must be 'skipgram' or 'cbow'"):
-        W.train_unsupervised([["a"]], model="glove")
+        skipgram.train_unsupervised([["a"]], model="glove")
     with pytest.raises(ValueError, match="no word occurs 5 times"):
-        W.train_unsupervised([["a", "b"]], minCount=5, verbose=False)
+        skipgram.train_unsupervised([["a", "b"]], minCount=5, verbose=False)

@@ -12,14 +12,14 @@ import struct
 import numpy as np
 import pytest
 
-from bigtext_lite import vectors as V
+from bigtext_lite import vectors
 
 
 @pytest.fixture
 def small():
     rng = np.random.default_rng(0)
     words = ["the", "film", "café", "naïve", "東京", "</s>", "x"]
-    return V.Vectors(words, rng.normal(0, 1, (len(words), 5)).astype(np.float32))
+    return vectors.Vectors(words, rng.normal(0, 1, (len(words), 5)).astype(np.float32))
 
 
 def write(tmp_path, name: str, body: bytes):
@@ -27,8 +27,8 @@ def write(tmp_path, name: str, body: bytes):
     return tmp_path / name
 
 
-def refused(path, match: str, read=V.load, **kwargs):
-    with pytest.raises(V.VectorFileError, match=match) as err:
+def refused(path, match: str, read=vectors.load, **kwargs):
+    with pytest.raises(vectors.VectorFileError, match=match) as err:
         read(path, **kwargs)
     assert str(path) in str(err.value)
 
@@ -51,7 +51,8 @@ def fasttext_bin(words: list[str], matrix: np.ndarray, bucket: int) -> bytes:
     head = struct.pack("<iiiqq", len(words), len(words), 0, 100, -1)
     entries = b"".join(w.encode() + b"\0" + struct.pack("<qb", 10, 0) for w in words)
     output = np.zeros((len(words), dim), "<f4")
-    return (struct.pack("<ii", V.FASTTEXT_MAGIC, V.FASTTEXT_VERSION) + args + head + entries
+    magic = struct.pack("<ii", vectors.FASTTEXT_MAGIC, vectors.FASTTEXT_VERSION)
+    return (magic + args + head + entries
             + struct.pack("<?qq", False, *matrix.shape) + matrix.astype("<f4").tobytes()
             + struct.pack("<?qq", False, *output.shape) + output.tobytes())
 
@@ -66,18 +67,19 @@ GLOVE_840B = {",": [0.1, 0.2, 0.3], ". . .": [0.4, 0.5, 0.6], "at name@domain.co
 def test_words_with_spaces_are_everything_before_the_last_dim_fields(tmp_path, first):
     rows = {first: GLOVE_840B[first], **GLOVE_840B}  # the first line sets the dimension
     path = write(tmp_path, "glove.840B.300d.txt", text_lines(rows))
-    vecs = V.read_text(path)
+    vecs = vectors.read_text(path)
     assert vecs.words == list(rows) and vecs.dim == 3
     for word, values in rows.items():
         np.testing.assert_array_equal(vecs[word], np.float32(values))
-    assert V.read_text(path, words={"the"}).words == ["the"]  # unwanted lines with spaces pass too
+    # unwanted lines with spaces pass too
+    assert vectors.read_text(path, words={"the"}).words == ["the"]
 
 
 @pytest.mark.parametrize("variant", ["bom", "crlf", "windows", "blank lines", "tabs",
                                      "runs of spaces"])
 @pytest.mark.parametrize("header", [True, False])
 def test_layouts_that_editors_and_tools_write_are_read(tmp_path, small, variant, header):
-    body = V.write_text(tmp_path / "v.txt", small, header=header).read_bytes()
+    body = vectors.write_text(tmp_path / "v.txt", small, header=header).read_bytes()
     edit = {"bom": lambda b: codecs.BOM_UTF8 + b,
             "crlf": lambda b: b.replace(b"\n", b"\r\n"),
             "windows": lambda b: codecs.BOM_UTF8 + b.replace(b"\n", b"\r\n") + b"\r\n",
@@ -85,15 +87,15 @@ def test_layouts_that_editors_and_tools_write_are_read(tmp_path, small, variant,
             "tabs": lambda b: b.replace(b" ", b"\t"),
             "runs of spaces": lambda b: b.replace(b" ", b"  ", 8)}[variant]  # lines 1-2 only
     path = write(tmp_path, "edited.vec", edit(body))
-    back = V.read_text(path)
+    back = vectors.read_text(path)
     assert back.words == small.words and np.array_equal(back.matrix, small.matrix)
-    assert V.read_text(path, words={"東京"}).words == ["東京"]
+    assert vectors.read_text(path, words={"東京"}).words == ["東京"]
 
 
 def test_an_empty_vec_is_valid_and_an_empty_file_is_not(tmp_path):
-    path = V.write_text(tmp_path / "empty.vec", V.Vectors([], np.zeros((0, 7))))
+    path = vectors.write_text(tmp_path / "empty.vec", vectors.Vectors([], np.zeros((0, 7))))
     for words in (None, {"a"}):
-        back = V.read_text(path, words=words)
+        back = vectors.read_text(path, words=words)
         assert (len(back), back.dim) == (0, 7)
     for body in (b"", b"\n\n"):
         refused(write(tmp_path, "nothing.txt", body), "neither a header nor a vector")
@@ -109,7 +111,7 @@ def test_an_empty_vec_is_valid_and_an_empty_file_is_not(tmp_path):
     (b"2 2\na 1 2\n\n", r"the header promises 2 vectors but the file has 1"),
 ])
 def test_lines_that_are_not_a_word_and_its_values_are_named(tmp_path, body, message):
-    refused(write(tmp_path, "bad.txt", body), message, read=V.read_text)
+    refused(write(tmp_path, "bad.txt", body), message, read=vectors.read_text)
 
 
 # --- nan and inf: refused, naming the word and where it is -------------------------------
@@ -118,8 +120,9 @@ def test_lines_that_are_not_a_word_and_its_values_are_named(tmp_path, body, mess
 def test_nan_or_inf_in_a_text_file_is_refused_naming_the_line(tmp_path, value):
     path = write(tmp_path, "v.txt", f"a 1 2\nb 3 {value}\nc 5 6\n".encode())
     with np.errstate(over="ignore"):
-        refused(path, r"line 2: the vector of 'b' has nan or inf values", read=V.read_text)
-    assert V.read_text(path, words={"a", "c"}).words == ["a", "c"]  # an unwanted line is not parsed
+        refused(path, r"line 2: the vector of 'b' has nan or inf values", read=vectors.read_text)
+    # an unwanted line is not parsed
+    assert vectors.read_text(path, words={"a", "c"}).words == ["a", "c"]
 
 
 def test_nan_in_a_word2vec_bin_is_refused_naming_the_byte(tmp_path, small):
@@ -129,7 +132,7 @@ def test_nan_in_a_word2vec_bin_is_refused_naming_the_byte(tmp_path, small):
     path = write(tmp_path, "v.bin", raw)
     at = raw.index("\ncafé ".encode()) + 1
     refused(path, rf"byte {at:,}: the vector of 'café' has nan")
-    assert V.load(path, words={"the", "x"}).words == ["the", "x"]
+    assert vectors.load(path, words={"the", "x"}).words == ["the", "x"]
 
 
 def test_nan_in_a_fasttext_bin_is_refused_naming_the_word(tmp_path):
@@ -137,8 +140,9 @@ def test_nan_in_a_fasttext_bin_is_refused_naming_the_word(tmp_path):
     matrix = np.random.default_rng(0).normal(0, 1, (len(words) + bucket, 4)).astype(np.float32)
     matrix[words.index("b"), 2] = np.nan  # b's own row: only b's vector is touched
     path = write(tmp_path, "model.bin", fasttext_bin(words, matrix, bucket))
-    model = V.FastTextBin(path)
-    with pytest.raises(V.VectorFileError, match=r"word 2 of the dictionary: the vector of 'b' has"):
+    model = vectors.FastTextBin(path)
+    bad = r"word 2 of the dictionary: the vector of 'b' has"
+    with pytest.raises(vectors.VectorFileError, match=bad):
         model.vectors()
     assert model.vectors(words={"a", "c"}).words == ["a", "c"]
 
@@ -148,7 +152,7 @@ def test_a_fasttext_bin_with_fewer_rows_than_words_and_buckets_is_refused(tmp_pa
     matrix = np.ones((len(words), 4), np.float32)  # the n-gram rows are missing
     path = write(tmp_path, "model.bin", fasttext_bin(words, matrix, bucket))
     refused(path, r"input matrix \(3 x 4 .*\) does not fit .* 3 words \+ 10 buckets",
-            read=V.FastTextBin)
+            read=vectors.FastTextBin)
 
 
 # --- words that are not UTF-8 ------------------------------------------------------------
@@ -160,19 +164,20 @@ def test_a_word_that_is_not_utf8_is_skipped_when_words_are_given(tmp_path):
     text = write(tmp_path, "v.txt", b"a 1 2\n" + CUT + b" 3 4\nb 5 6\n")
     skipped = r"skipped 1 words that are not valid UTF-8 \(first at line 2\)"
     with pytest.warns(UserWarning, match=skipped):
-        assert V.read_text(text, words={"a", "b"}).words == ["a", "b"]
-    refused(text, r"line 2: the word is not valid UTF-8", read=V.read_text)  # all words wanted
+        assert vectors.read_text(text, words={"a", "b"}).words == ["a", "b"]
+    # all words wanted
+    refused(text, r"line 2: the word is not valid UTF-8", read=vectors.read_text)
     raw = word2vec_bin([b"a", CUT, b"b"], np.arange(6, dtype=np.float32).reshape(3, 2))
     binary = write(tmp_path, "v.bin", raw)
     with pytest.warns(UserWarning, match=rf"first at byte {raw.index(CUT):,}\)"):
-        assert V.load(binary, words={"a", "b"}).words == ["a", "b"]
+        assert vectors.load(binary, words={"a", "b"}).words == ["a", "b"]
     refused(binary, rf"byte {raw.index(CUT):,}: the word of vector 2 is not valid UTF-8")
 
 
 # --- word2vec binary: the header against the data ------------------------------------------
 
 def test_word2vec_bin_with_data_after_the_promised_vectors_is_refused(tmp_path, small):
-    raw = V.write_word2vec_bin(tmp_path / "v.bin", small).read_bytes()
+    raw = vectors.write_word2vec_bin(tmp_path / "v.bin", small).read_bytes()
     last = len(raw) - len(b"x ") - 4 * small.dim - 1  # where the last vector's word starts
     fewer = write(tmp_path, "fewer.bin", raw.replace(b"7 5\n", b"6 5\n", 1))
     refused(fewer, rf"byte {last:,}: data after the 6 vectors the header promises")
@@ -180,7 +185,7 @@ def test_word2vec_bin_with_data_after_the_promised_vectors_is_refused(tmp_path, 
     header = b"0 5\n"
     none = write(tmp_path, "none.bin", header + raw[len(header):])
     refused(none, rf"byte {len(header)}: data after the 0 vectors")
-    assert len(V.load(write(tmp_path, "empty.bin", b"0 5\n"))) == 0
+    assert len(vectors.load(write(tmp_path, "empty.bin", b"0 5\n"))) == 0
 
 
 # --- compressed files ----------------------------------------------------------------------
@@ -189,9 +194,10 @@ def test_word2vec_bin_with_data_after_the_promised_vectors_is_refused(tmp_path, 
                                               (".xz", lzma.compress)])
 @pytest.mark.parametrize("kind", [".vec", ".bin"])
 def test_compressed_files_are_read_and_a_cut_one_is_named(tmp_path, small, suffix, compress, kind):
-    plain = (V.write_text if kind == ".vec" else V.write_word2vec_bin)(tmp_path / f"v{kind}", small)
+    writer = vectors.write_text if kind == ".vec" else vectors.write_word2vec_bin
+    plain = writer(tmp_path / f"v{kind}", small)
     packed = compress(plain.read_bytes())
-    back = V.load(write(tmp_path, f"v{kind}{suffix}", packed))
+    back = vectors.load(write(tmp_path, f"v{kind}{suffix}", packed))
     assert back.words == small.words and np.array_equal(back.matrix, small.matrix)
     where = (r"line \d+: cannot read on" if kind == ".vec"
              else r"byte [\d,]+( \(vector \d of 7\))?: cannot read on")  # bz2: not even the header

@@ -51,7 +51,7 @@ def test_bad_vectors_and_options_are_named(vocab):
 
 # --- file formats -----------------------------------------------------------------------
 
-from bigtext_lite import vectors as V  # noqa: E402
+from bigtext_lite import vectors  # noqa: E402
 from bigtext_lite.data.fetch import Source  # noqa: E402
 from bigtext_lite.errors import DataError  # noqa: E402
 
@@ -61,28 +61,29 @@ def small():
     rng = np.random.default_rng(0)
     words = ["the", "film", "café", "naïve", "東京", "</s>", "x"]
     scales = [1, 1e-3, 10, 1, 1e-7]
-    return V.Vectors(words, rng.normal(0, 1, (len(words), 5)).astype(np.float32) * scales)
+    return vectors.Vectors(words, rng.normal(0, 1, (len(words), 5)).astype(np.float32) * scales)
 
 
 @pytest.mark.parametrize("kind", ["vec", "glove", "gz", "w2v-bin"])
 def test_write_then_read_gives_identical_vectors(tmp_path, small, kind):
     if kind == "w2v-bin":
-        path = V.write_word2vec_bin(tmp_path / "v.bin", small)
+        path = vectors.write_word2vec_bin(tmp_path / "v.bin", small)
     else:
         path = tmp_path / ("v.txt.gz" if kind == "gz" else "v.txt")
-        V.write_text(path if kind != "gz" else tmp_path / "v.txt", small, header=kind != "glove")
+        plain = path if kind != "gz" else tmp_path / "v.txt"
+        vectors.write_text(plain, small, header=kind != "glove")
         if kind == "gz":
             import gzip
             path.write_bytes(gzip.compress((tmp_path / "v.txt").read_bytes()))
-    back = V.load(path)
+    back = vectors.load(path)
     assert back.words == small.words
     assert np.array_equal(back.matrix, small.matrix)  # bit for bit, not just close
-    keep = V.load(path, words={"film", "東京", "absent"})  # streaming filter
+    keep = vectors.load(path, words={"film", "東京", "absent"})  # streaming filter
     assert keep.words == ["film", "東京"] and np.array_equal(keep["東京"], small["東京"])
 
 
 def test_neighbours_and_analogy():
-    vecs = V.Vectors(["man", "woman", "king", "queen", "film"],
+    vecs = vectors.Vectors(["man", "woman", "king", "queen", "film"],
                      np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1], [1, 1, 1], [-1, 0, 0]], np.float32))
     assert vecs.analogy("man", "woman", "king")[0][0] == "queen"
     assert vecs.most_similar("man", k=1)[0][0] != "man"
@@ -101,31 +102,31 @@ def test_neighbours_and_analogy():
 def test_malformed_text_files_name_the_line(tmp_path, body, message):
     path = tmp_path / "bad.txt"
     path.write_bytes(body)
-    with pytest.raises(V.VectorFileError, match=message) as err:
-        V.read_text(path)
+    with pytest.raises(vectors.VectorFileError, match=message) as err:
+        vectors.read_text(path)
     assert str(path) in str(err.value)
 
 
 def test_malformed_word2vec_binary_names_the_offset(tmp_path, small):
-    good = V.write_word2vec_bin(tmp_path / "v.bin", small).read_bytes()
+    good = vectors.write_word2vec_bin(tmp_path / "v.bin", small).read_bytes()
     (tmp_path / "cut.bin").write_bytes(good[:-10])
     cut = r"file ends at byte [\d,]+ inside vector 7 of 7 \(truncated\)"
-    with pytest.raises(V.VectorFileError, match=cut):
-        V.read_word2vec_bin(tmp_path / "cut.bin")
-    dup = V.Vectors(["a", "b"], np.zeros((2, 5), np.float32))
-    raw = V.write_word2vec_bin(tmp_path / "d.bin", dup).read_bytes().replace(b"\nb ", b"\na ")
+    with pytest.raises(vectors.VectorFileError, match=cut):
+        vectors.read_word2vec_bin(tmp_path / "cut.bin")
+    dup = vectors.Vectors(["a", "b"], np.zeros((2, 5), np.float32))
+    raw = vectors.write_word2vec_bin(tmp_path / "d.bin", dup).read_bytes().replace(b"\nb ", b"\na ")
     (tmp_path / "d.bin").write_bytes(raw)
     again = r"byte 27: the word 'a' appears again \(first at byte 4\)"
-    with pytest.raises(V.VectorFileError, match=again):
-        V.read_word2vec_bin(tmp_path / "d.bin")
+    with pytest.raises(vectors.VectorFileError, match=again):
+        vectors.read_word2vec_bin(tmp_path / "d.bin")
     (tmp_path / "h.bin").write_bytes(b"not a header\n")
-    with pytest.raises(V.VectorFileError, match="first line should be 'count dim'"):
-        V.read_word2vec_bin(tmp_path / "h.bin")
+    with pytest.raises(vectors.VectorFileError, match="first line should be 'count dim'"):
+        vectors.read_word2vec_bin(tmp_path / "h.bin")
 
 
 def test_words_that_cannot_be_written_are_refused(tmp_path):
     with pytest.raises(ValueError, match="cannot write the word 'new york'"):
-        V.write_text(tmp_path / "v.txt", V.Vectors(["new york"], np.zeros((1, 2))))
+        vectors.write_text(tmp_path / "v.txt", vectors.Vectors(["new york"], np.zeros((1, 2))))
     assert not (tmp_path / "v.txt").exists()  # nothing half written is left
 
 
@@ -153,7 +154,7 @@ def official_bin(tmp_path_factory):
 
 def test_official_fasttext_bin_gives_the_official_vectors(official_bin):
     official, path, words = official_bin
-    ours = V.FastTextBin(path)
+    ours = vectors.FastTextBin(path)
     assert (ours.dim, ours.args["minn"], ours.args["maxn"], ours.args["bucket"]) == (16, 2, 4, 5000)
     assert sorted(ours.words) == sorted(official.get_words())
     # in the vocabulary, then unseen (n-grams only)
@@ -161,7 +162,7 @@ def test_official_fasttext_bin_gives_the_official_vectors(official_bin):
         np.testing.assert_allclose(ours.get_word_vector(word), official.get_word_vector(word),
                                    atol=1e-5)
     assert isinstance(ours.input, np.memmap)  # the matrix stays on disk
-    loaded = V.load(path, words={"film", "unseen"})
+    loaded = vectors.load(path, words={"film", "unseen"})
     assert loaded.words == ["film"]
 
 
@@ -171,11 +172,11 @@ def test_truncated_or_foreign_bin_is_named(official_bin, tmp_path):
     for cut, message in [(30, "while reading the arguments"), (120, "inside dictionary entry"),
                          (len(raw) - 100, "does not fit the file")]:
         (tmp_path / "cut.bin").write_bytes(raw[:cut])
-        with pytest.raises(V.VectorFileError, match=message):
-            V.FastTextBin(tmp_path / "cut.bin")
+        with pytest.raises(vectors.VectorFileError, match=message):
+            vectors.FastTextBin(tmp_path / "cut.bin")
     (tmp_path / "other.bin").write_bytes(b"\0" * 64)
-    with pytest.raises(V.VectorFileError, match="not a fastText .bin model"):
-        V.FastTextBin(tmp_path / "other.bin")
+    with pytest.raises(vectors.VectorFileError, match="not a fastText .bin model"):
+        vectors.FastTextBin(tmp_path / "other.bin")
 
 
 def test_char_ngrams_follow_fasttext():
@@ -192,37 +193,38 @@ def test_fetch_vectors_pins_unpublished_checksums_and_verifies_members(http_serv
     base, served = http_server
     with zipfile.ZipFile(served / "vecs.zip", "w") as z:
         z.writestr("glove.test.txt", "a 1 2\nb 3 4\n")
-    spec = V.Pretrained(Source("vecs.zip", (f"{base}/vecs.zip",), sha256=None), "glove.test.txt")
+    source = Source("vecs.zip", (f"{base}/vecs.zip",), sha256=None)
+    spec = vectors.Pretrained(source, "glove.test.txt")
     with pytest.warns(UserWarning, match="publisher gives no checksum; recorded sha256"):
-        path = V.fetch_vectors(spec, tmp_path / "cache")
-    assert V.load(path).words == ["a", "b"]
+        path = vectors.fetch_vectors(spec, tmp_path / "cache")
+    assert vectors.load(path).words == ["a", "b"]
     assert (tmp_path / "cache" / "vecs.zip.sha256").exists()
     path.unlink()
     with zipfile.ZipFile(served / "vecs.zip", "w") as z:  # the server's file changes
         z.writestr("glove.test.txt", "a 9 9\n")
     (tmp_path / "cache" / "vecs.zip").unlink()
     with pytest.raises(DataError, match="checksum mismatch"):  # the pinned hash catches it
-        V.fetch_vectors(spec, tmp_path / "cache")
-    wrong = V.Pretrained(spec.archive, "glove.test.txt", sha256="0" * 64)
+        vectors.fetch_vectors(spec, tmp_path / "cache")
+    wrong = vectors.Pretrained(spec.archive, "glove.test.txt", sha256="0" * 64)
     (tmp_path / "cache2").mkdir()
     with pytest.warns(UserWarning), pytest.raises(DataError, match="expected sha256 0000"):
-        V.fetch_vectors(wrong, tmp_path / "cache2")
+        vectors.fetch_vectors(wrong, tmp_path / "cache2")
     assert not (tmp_path / "cache2" / "glove.test.txt").exists()
     with pytest.raises(KeyError, match="unknown vectors 'glove.7B'; known: glove.6B.50d"):
-        V.fetch_vectors("glove.7B")
+        vectors.fetch_vectors("glove.7B")
 
 
 def test_fetch_vectors_decompresses_a_gz_model(http_server, tmp_path):
     import gzip
     base, served = http_server
     (served / "model.bin.gz").write_bytes(gzip.compress(b"fastText model bytes"))
-    spec = V.Pretrained(Source("model.bin.gz", (f"{base}/model.bin.gz",), sha256=None), None)
+    spec = vectors.Pretrained(Source("model.bin.gz", (f"{base}/model.bin.gz",), sha256=None), None)
     with pytest.warns(UserWarning):
-        path = V.fetch_vectors(spec, tmp_path)
+        path = vectors.fetch_vectors(spec, tmp_path)
     assert path.name == "model.bin" and path.read_bytes() == b"fastText model bytes"
     # the trailer (CRC, size) cut off
     (served / "cut.bin.gz").write_bytes(gzip.compress(b"x" * 1000)[:-8])
-    cut = V.Pretrained(Source("cut.bin.gz", (f"{base}/cut.bin.gz",), sha256=None), None)
+    cut = vectors.Pretrained(Source("cut.bin.gz", (f"{base}/cut.bin.gz",), sha256=None), None)
     with pytest.warns(UserWarning), pytest.raises(DataError, match="cannot decompress"):
-        V.fetch_vectors(cut, tmp_path)
+        vectors.fetch_vectors(cut, tmp_path)
     assert not (tmp_path / "cut.bin").exists() and not (tmp_path / "cut.bin.part").exists()

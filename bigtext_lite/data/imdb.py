@@ -42,12 +42,7 @@ from bigtext_lite.data.archives import (
     safe_extract,
 )
 from bigtext_lite.data.fetch import Source, download
-
-# Imported here too: chapters take the split from where they load the data.
-from bigtext_lite.data.reviews import (
-    Reviews,
-    train_valid_split,  # noqa: F401
-)
+from bigtext_lite.data.reviews import Reviews
 from bigtext_lite.errors import DataError
 from bigtext_lite.io import write_json_atomic
 

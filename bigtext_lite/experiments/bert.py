@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 from bigtext_lite import config
 from bigtext_lite.data import load_imdb
 from bigtext_lite.data.batching import BucketBatchSampler, pad_collate
-from bigtext_lite.data.imdb import train_valid_split
+from bigtext_lite.data.reviews import train_valid_split
 from bigtext_lite.experiments import settings
 from bigtext_lite.experiments.settings import profiled
 from bigtext_lite.experiments.timing import time_steps

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from bigtext_lite import config
 from bigtext_lite.data import basic_english, load_imdb
 from bigtext_lite.data.batching import bucketed_loader, pad_collate
-from bigtext_lite.data.imdb import train_valid_split
+from bigtext_lite.data.reviews import train_valid_split
 from bigtext_lite.data.text import Vocab, numericalize
 from bigtext_lite.experiments import settings
 from bigtext_lite.experiments.official import train_official

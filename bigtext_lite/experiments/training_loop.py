@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader
 from bigtext_lite import config
 from bigtext_lite.data import Reviews, basic_english, load_imdb
 from bigtext_lite.data.batching import bucketed_loader
-from bigtext_lite.data.imdb import train_valid_split
+from bigtext_lite.data.reviews import train_valid_split
 from bigtext_lite.data.text import Vocab, numericalize
 from bigtext_lite.experiments import settings
 from bigtext_lite.experiments.settings import profiled
