@@ -85,3 +85,29 @@ def test_config_keeps_the_address_in_one_place():
     assert conf["repository"]["release"] == f"v{version}", (
         "the release tag is v + pyproject's version")
     assert conf["only_build_toc_files"] is True
+
+
+LOCAL_PATH = re.compile(r"(/tmp/|/work/|/home/|/root/|/Users/|\b[A-Z]:\\)")
+
+
+def local_paths(nb) -> list[str]:
+    """Paths of the machine that ran a notebook, in its committed outputs: the reader
+    sees them in the book, and they say nothing about the chapter."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            texts = [out.get("text", "")] + [v for k, v in out.get("data", {}).items()
+                                             if k.startswith("text/")]
+            found += [f"cell {i}: {m[0]}" for t in texts for m in LOCAL_PATH.finditer(str(t))]
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_show_no_local_paths(path):
+    assert local_paths(nbformat.read(path, as_version=4)) == []
+
+
+def test_a_local_path_in_an_output_is_found():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(workdir)")])
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="written to /tmp/abc\n")]
+    assert local_paths(nb) == ["cell 0: /tmp/"]
