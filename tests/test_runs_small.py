@@ -67,3 +67,30 @@ def test_every_chapter_has_committed_quick_results():
     results = Path(__file__).resolve().parents[1] / "results"
     missing = [c for c in CHAPTERS if not (results / result_name(c, "quick")).exists()]
     assert not missing, f"run `bigtext run {missing[0]} --profile quick` and commit results/"
+
+
+def test_a_run_is_marked_only_when_the_code_differs_from_its_commit(tmp_path):
+    import subprocess
+
+    from bigtext_lite.experiments import git_commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "bigtext_lite").mkdir()
+    (tmp_path / "results").mkdir()
+    (tmp_path / "bigtext_lite" / "model.py").write_text("x = 1\n")
+    (tmp_path / "results" / "lstm-quick.json").write_text("{}\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    clean = git_commit(tmp_path / "bigtext_lite")
+    assert clean and "+" not in clean
+    (tmp_path / "results" / "lstm-quick.json").write_text('{"rows": []}\n')  # a run's output
+    (tmp_path / "notes.md").write_text("prose\n")
+    assert git_commit(tmp_path) == clean
+    (tmp_path / "bigtext_lite" / "lstm.py").write_text("y = 2\n")  # a new module, not added
+    assert git_commit(tmp_path) == clean + "+uncommitted changes"
+    (tmp_path / "bigtext_lite" / "lstm.py").unlink()
+    (tmp_path / "bigtext_lite" / "model.py").write_text("x = 2\n")
+    assert git_commit(tmp_path) == clean + "+uncommitted changes"

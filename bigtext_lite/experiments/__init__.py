@@ -53,17 +53,30 @@ def result_name(chapter: str, profile: str, tag: str | None = None) -> str:
     return f"{chapter}-{profile}{'-' + tag if tag else ''}.json"
 
 
+# What decides a run's numbers: the library and its requirements. Results, notebooks and
+# prose written since the commit do not, so a second `bigtext run` stays clean.
+CODE = (":(top)bigtext_lite", ":(top)pyproject.toml")
+
+
+def git_commit(folder: Path) -> str | None:
+    """The commit ``folder`` is checked out at, marked when the code differs from it
+    (changed or new files under bigtext_lite/, or pyproject.toml); None outside git."""
+    def git(*args):
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=folder,
+                              timeout=10).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or None
+    if commit and git("status", "--porcelain", "--", *CODE):
+        commit += "+uncommitted changes"  # the numbers came from code not yet in that commit
+    return commit
+
+
 def environment() -> dict:
     """Where a run happened: device, library versions, git commit, date."""
     dev = config.device()
 
-    def git(*args):
-        return subprocess.run(["git", *args], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, timeout=10).stdout.strip()
     try:
-        commit = git("rev-parse", "--short", "HEAD") or None
-        if commit and git("status", "--porcelain", "--untracked-files=no"):
-            commit += "+uncommitted changes"  # the numbers came from code not yet in that commit
+        commit = git_commit(Path(__file__).parent)
     except (OSError, subprocess.SubprocessError):
         commit = None
     device = (torch.cuda.get_device_name(dev) if dev.type == "cuda"
