@@ -12,57 +12,26 @@ vectors (neighbour-rating r and the analogy set, ``experiments/word_vectors.py``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-_TRAIN = r"""
-import json, resource, sys, time
-how, path, kwargs, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
-
-def cpu():  # this process and its children that have ended (our Hogwild workers)
-    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
-
-if how == "ours":
-    from bigtext_lite.vectors import skipgram
-    from bigtext_lite.fasttext import split_tokens
-else:
-    import fasttext
-start, cpu0 = time.perf_counter(), cpu()
-if how == "ours":  # reading the file counts, as it does for the official
-    with open(path, encoding="utf-8") as f:
-        texts = [split_tokens(line) for line in f]
-        model = skipgram.train_unsupervised(texts, verbose=False, **kwargs)
-else:
-    model = fasttext.train_unsupervised(path, verbose=0, **kwargs)
-seconds, cpu_s = time.perf_counter() - start, cpu() - cpu0
-model.save(out) if how == "ours" else model.save_model(out)
-train_s = model.stats["train_s"] if how == "ours" else None
-print(json.dumps({"seconds": seconds, "cpu_s": cpu_s, "train_s": train_s}))
-"""
-
-# See experiments/official.py's _OFFICIAL_ENV: the official leaves most input rows uninitialised
-# with thread < 10; glibc then hands out zeroed memory, as it does for large files.
-_OFFICIAL_ENV = {"MALLOC_PERTURB_": "255"}
-
 
 def train(how: str, path: Path, settings: dict, out: Path) -> dict:
-    """Train in a fresh process; what it printed, plus the load average before it."""
+    """Train in a fresh process (experiments/official.py's, which also zeroes the official's
+    uninitialised rows); what it printed, plus the load average before it."""
+    from bigtext_lite.experiments.official import train_in_fresh_process
+
     load = os.getloadavg()[0]
-    env = {**os.environ, **(_OFFICIAL_ENV if how == "official" else {})}
-    command = [sys.executable, "-c", _TRAIN, how, str(path), json.dumps(settings), str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        raise RuntimeError(f"{how} failed: {done.stderr.strip()[-1500:]}")
-    return {**json.loads(done.stdout.strip().splitlines()[-1]), "load": load}
+    if how == "ours":
+        stats = train_in_fresh_process("skipgram", path, settings, out)
+    else:
+        stats = train_in_fresh_process("train_unsupervised", path, {**settings, "verbose": 0}, out)
+    return {**stats, "load": load}
 
 
 def probes(path: Path, ratings: dict, probe_words: list[str]) -> dict:
@@ -82,7 +51,7 @@ def summary(rows: list[dict], tokens: int, epoch: int) -> list[str]:
     """Ours against the official, repeat by repeat: words/s and CPU seconds, then the probes."""
     ours, official = ([r for r in rows if r["how"] == how] for how in ("ours", "official"))
     speed = [o["words_per_s"] / f["words_per_s"] for o, f in zip(ours, official)]
-    cpu = [f["cpu_s"] / o["cpu_s"] for o, f in zip(ours, official)]
+    cpu = [f["cpu_seconds"] / o["cpu_seconds"] for o, f in zip(ours, official)]
     lines = [f"ours / official words/s per repeat: {', '.join(f'{x:.2f}' for x in speed)}; "
              f"min {min(speed):.2f}, median {statistics.median(speed):.2f}",
              f"official CPU s / ours: {', '.join(f'{x:.2f}' for x in cpu)}; "
@@ -129,7 +98,7 @@ def main():
                            words_per_s=tokens * args.epoch / run["seconds"])
                 rows.append(run)
                 print(f"{repeat + 1:3} {how:9} {run['load']:5.2f} {run['seconds']:8.1f} "
-                      f"{run['words_per_s']:9,.0f} {run['cpu_s']:6.1f} {run['r']:6.3f} "
+                      f"{run['words_per_s']:9,.0f} {run['cpu_seconds']:6.1f} {run['r']:6.3f} "
                       f"{run['all']:8.3f} ({run['gender']:.3f} / {run['plural']:.3f} / "
                       f"{run['comparative']:.3f})", flush=True)
     print("\n" + "\n".join(summary(rows, tokens, args.epoch)))

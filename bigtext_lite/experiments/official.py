@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bigtext_lite.data import basic_english, load_imdb
+from bigtext_lite.experiments.official_worker import OURS
 from bigtext_lite.fasttext import FastTextClassifier, read_file, read_indexed, write_file
 
 # The official fastText allocates its input matrix without zeroing it
@@ -30,11 +31,11 @@ from bigtext_lite.fasttext import FastTextClassifier, read_file, read_indexed, w
 _OFFICIAL_ENV = {"MALLOC_PERTURB_": "255"}
 
 
-def _train_in_fresh_process(how: str, path, kwargs: dict, out: Path) -> dict:
-    """Run :mod:`.official_worker` (``how``: "bigtext_lite", or the official function's
+def train_in_fresh_process(how: str, path, kwargs: dict, out: Path) -> dict:
+    """Run :mod:`.official_worker` (``how``: one of its OURS, or the official function's
     name); returns what it printed, plus the official's own "words/sec/thread" while
     training when it was run with ``verbose=2``."""
-    env = {**os.environ, **_OFFICIAL_ENV} if how != "bigtext_lite" else None
+    env = None if how in OURS else {**os.environ, **_OFFICIAL_ENV}
     done = subprocess.run([sys.executable, "-m", "bigtext_lite.experiments.official_worker", how,
                            str(path), json.dumps(kwargs), str(out)],
                           capture_output=True, text=True, env=env)
@@ -68,7 +69,7 @@ def train_official(data, function: str = "train_supervised", **kwargs):
             path = Path(tmp) / "train.txt"
             with open(path, "w", encoding="utf-8") as f:
                 f.writelines(" ".join(tokens) + "\n" for tokens in data)
-        stats = _train_in_fresh_process(function, path, kwargs, Path(tmp) / "model.bin")
+        stats = train_in_fresh_process(function, path, kwargs, Path(tmp) / "model.bin")
         return fasttext.load_model(str(Path(tmp) / "model.bin")), stats["seconds"]
 
 
@@ -120,12 +121,12 @@ def compare_with_official(train_path, test_path, settings, thread: int,
                     kwargs = {**hp, "thread": thread, "seed": seed}
                     if how == "bigtext_lite":
                         out = Path(tmp) / "ours.pt"
-                        stats = _train_in_fresh_process(how, train_path, kwargs, out)
+                        stats = train_in_fresh_process(how, train_path, kwargs, out)
                         models[how] = FastTextClassifier.load(out)
                         stats["acc"] = models[how].test(test)[1]
                     else:  # verbose=2 prints its words/sec/thread
                         out = Path(tmp) / "official.bin"
-                        stats = _train_in_fresh_process("train_supervised", train_path,
+                        stats = train_in_fresh_process("train_supervised", train_path,
                                                         {**kwargs, "verbose": 2}, out)
                         models[how] = fasttext.load_model(str(out))
                         stats["acc"] = models[how].test(str(test_path))[1]

@@ -2,12 +2,15 @@
 
     python -m bigtext_lite.experiments.official_worker HOW TRAINING_FILE KWARGS_JSON OUT
 
-HOW is ``bigtext_lite`` (ours, ``bigtext_lite.fasttext.train_supervised``) or the name of
-the official package's function (``train_supervised``, ``train_unsupervised``). The model
-is saved to OUT and the last line printed is JSON: ``seconds`` and ``cpu_seconds`` of the
-training call alone (this process and the Hogwild workers it started), and for ours its
-words per second per thread while training. The clock starts after the imports, and this
-module imports a trainer only once HOW has picked it.
+HOW is one of OURS (``bigtext_lite``: ``bigtext_lite.fasttext.train_supervised``;
+``skipgram``: ``bigtext_lite.vectors.skipgram.train_unsupervised`` on the file's lines) or
+the name of the official package's function (``train_supervised``, ``train_unsupervised``).
+The model is saved to OUT and the last line printed is JSON: ``seconds`` and
+``cpu_seconds`` of the training call alone (this process and the Hogwild workers it
+started; for ``skipgram`` reading the file counts, as it does for the official), and for
+ours its words per second per thread (supervised) or seconds (skip-gram) while training.
+The clock starts after the imports, and this module imports a trainer only once HOW has
+picked it.
 
 Walkthrough: notebooks/04_fasttext.ipynb.
 """
@@ -18,6 +21,8 @@ import json
 import resource
 import sys
 import time
+
+OURS = ("bigtext_lite", "skipgram")
 
 
 def cpu_seconds() -> float:
@@ -37,6 +42,17 @@ def main(argv: list[str] | None = None) -> None:
         stats = {"seconds": time.perf_counter() - start, "cpu_seconds": cpu_seconds() - start_cpu,
                  "train_words_per_s_per_thread": model.stats["train_words_per_s"]
                  / model.stats["thread"]}
+        model.save(out)
+    elif how == "skipgram":
+        from bigtext_lite.fasttext import split_tokens
+        from bigtext_lite.vectors import skipgram
+
+        start, start_cpu = time.perf_counter(), cpu_seconds()
+        with open(path, encoding="utf-8") as f:
+            texts = [split_tokens(line) for line in f]
+        model = skipgram.train_unsupervised(texts, verbose=False, **kwargs)
+        stats = {"seconds": time.perf_counter() - start, "cpu_seconds": cpu_seconds() - start_cpu,
+                 "train_s": model.stats["train_s"]}
         model.save(out)
     else:
         import fasttext
