@@ -13,7 +13,7 @@ and each (binarised) feature column is multiplied by its r before the linear
 model is fitted. The regularisation strength C is chosen on a validation split,
 never on the test set.
 
-Walkthrough: notebooks/04_linear_baselines.ipynb.
+Walkthrough: notebooks/05_baselines.ipynb.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ with one report of every missing, unexpected and mis-shaped tensor. Writing goes
 through :mod:`bigtext_lite.io` (temp file, fsync, rename); what ``fit`` keeps in its
 checkpoints, and how it resumes from them, is :mod:`bigtext_lite.train.resume`.
 
-Walkthrough: notebooks/02_training_loop.ipynb, "Checkpoints and resume".
+Walkthrough: notebooks/04_training_loop.ipynb, "Checkpoints and resume".
 """
 
 from __future__ import annotations

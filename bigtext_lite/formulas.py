@@ -1,7 +1,9 @@
 """The book's formulas as code, written from their definitions.
 
-Each function here is derived in notebooks/01_foundations.ipynb or
-notebooks/01_text_model_formulas.ipynb and checked there (and in
+Each function here is derived in the chapter that uses it (softmax, backpropagation
+and optimisers in notebooks/02_classification.ipynb; hierarchical softmax in
+06_fasttext, SGNS and GloVe in 07_word_vectors, the LSTM cell in 08_lstm, attention
+in 09_bert) and checked there (and in
 tests/test_formulas.py) against autograd, ``torch.autograd.gradcheck``,
 ``torch.optim`` or ``torch.nn``. They are references for learning and testing;
 the models of later chapters use PyTorch's fused versions.

@@ -6,7 +6,7 @@ a crash at any moment leaves either the old or the new file, never half of one.
 Every file the library writes (vocabularies, caches, vector files, checkpoints)
 goes through here.
 
-Walkthrough: notebooks/02_training_loop.ipynb, "Checkpoints and resume".
+Walkthrough: notebooks/04_training_loop.ipynb, "Checkpoints and resume".
 """
 
 from __future__ import annotations

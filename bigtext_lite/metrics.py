@@ -1,6 +1,6 @@
 """Classification metrics: accuracy, precision / recall / F1, confusion matrix, ROC and AUC.
 
-Plain NumPy, written from their definitions (notebooks/01_foundations.ipynb,
+Plain NumPy, written from their definitions (notebooks/02_classification.ipynb,
 "Metrics"), checked against hand-computed cases and scikit-learn in the tests.
 """
 

@@ -229,7 +229,7 @@ def test_config_json_that_is_not_a_json_object_names_the_file(tmp_path, text):
 
 
 def test_config_defaults_still_build_the_chapters_model():
-    c = bert.BertConfig(num_hidden_layers=1)  # as notebooks/07_bert.ipynb builds it
+    c = bert.BertConfig(num_hidden_layers=1)  # as notebooks/09_bert.ipynb builds it
     assert (c.hidden_size, c.max_position_embeddings) == (768, 512)
     assert bert.Bert(c).embeddings.position.num_embeddings == 512
 

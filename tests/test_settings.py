@@ -256,10 +256,10 @@ def test_notebooks_and_runs_read_one_settings_class_per_chapter():
     import nbformat
 
     notebooks = Path(__file__).resolve().parents[1] / "notebooks"
-    for chapter, notebook in {"training_loop": "02_training_loop",
-                              "text_pipeline": "03_text_pipeline", "fasttext": "04_fasttext",
-                              "baselines": "04_linear_baselines", "word_vectors": "05_word_vectors",
-                              "lstm": "06_lstm", "bert": "07_bert"}.items():
+    for chapter, notebook in {"training_loop": "04_training_loop",
+                              "text_pipeline": "03_text_pipeline", "fasttext": "06_fasttext",
+                              "baselines": "05_baselines", "word_vectors": "07_word_vectors",
+                              "lstm": "08_lstm", "bert": "09_bert"}.items():
         nb = nbformat.read(notebooks / f"{notebook}.ipynb", as_version=4)
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
         assert f"from bigtext_lite.experiments import {chapter} as experiment" in cell.source

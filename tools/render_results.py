@@ -28,7 +28,7 @@ REFERENCES = [
     ("BERT-base fine-tuned", "94.60", "{cite}`sun2019`"),
 ]
 
-CHAPTER_TITLES = {"formulas": ("Formulas checked against PyTorch", "sec-foundations"),
+CHAPTER_TITLES = {"formulas": ("Formulas checked against PyTorch", "sec-classification"),
                   "training_loop": ("The training loop", "sec-training-loop"),
                   "text_pipeline": ("The text pipeline", "sec-text-pipeline"),
                   "fasttext": ("fastText, ours and the official", "sec-fasttext"),

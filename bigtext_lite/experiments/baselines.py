@@ -2,7 +2,7 @@
 a validation split, refitted on all training reviews, tested once. The notebook fits the
 same two on the reviews :func:`prepare` gives it.
 
-Walkthrough: notebooks/04_linear_baselines.ipynb.
+Walkthrough: notebooks/05_baselines.ipynb.
 """
 
 from __future__ import annotations

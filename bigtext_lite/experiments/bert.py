@@ -7,7 +7,7 @@ the chapter compares, and on a GPU measures training throughput of our model
 against ``transformers``' ``BertForSequenceClassification`` on the same
 checkpoint, dtype and batch. The notebook calls the same helpers with the same Settings.
 
-Walkthrough: notebooks/07_bert.ipynb.
+Walkthrough: notebooks/09_bert.ipynb.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ bigtext_lite.experiments.ddp_demo --out params.pt`` trains a linear classifier w
 a fixed global batch on however many processes torchrun starts; the chapter checks
 that 2 processes end with the parameters 1 process reaches.
 
-Walkthrough: notebooks/02_training_loop.ipynb, "Several GPUs".
+Walkthrough: notebooks/04_training_loop.ipynb, "Several GPUs".
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ notebook compares the same settings on the same files.
 
 The hyperparameters keep fastText's own names (``wordNgrams``, ``epoch`` ...): they
 are passed as they are to ``train_supervised`` and to the official package.
-Walkthrough: notebooks/04_fasttext.ipynb.
+Walkthrough: notebooks/06_fasttext.ipynb.
 """
 
 from __future__ import annotations

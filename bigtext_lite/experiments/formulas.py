@@ -6,7 +6,7 @@ PyTorch computes (autograd, ``torch.optim``, ``nn.LSTMCell``,
 ``nn.MultiheadAttention``) on random float64 inputs. Runs in a second on a CPU;
 the profile changes nothing.
 
-Walkthrough: notebooks/01_foundations.ipynb.
+Walkthrough: notebooks/02_classification.ipynb.
 """
 
 from __future__ import annotations

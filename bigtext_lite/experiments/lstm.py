@@ -5,7 +5,7 @@ random vs pretrained embeddings, frozen vs fine-tuned) and, on a GPU, times one
 epoch of the full training set padded, packed, packed+bucketed and
 packed+bucketed+bf16. The notebook calls the same helpers with the same Settings.
 
-Walkthrough: notebooks/06_lstm.ipynb.
+Walkthrough: notebooks/08_lstm.ipynb.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The official fastText (package ``fasttext-numpy2``) as the yardstick: trained in a
 fresh process, timed there, and compared with ours on the same files.
 
-Walkthrough: notebooks/04_fasttext.ipynb and notebooks/05_word_vectors.ipynb.
+Walkthrough: notebooks/06_fasttext.ipynb and notebooks/07_word_vectors.ipynb.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ ours its words per second per thread (supervised) or seconds (skip-gram) while t
 The clock starts after the imports, and this module imports a trainer only once HOW has
 picked it.
 
-Walkthrough: notebooks/04_fasttext.ipynb.
+Walkthrough: notebooks/06_fasttext.ipynb.
 """
 
 from __future__ import annotations

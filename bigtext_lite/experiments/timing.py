@@ -2,7 +2,7 @@
 
 Timings are reported as ratios measured side by side in one process, never
 asserted in unit tests (a loaded CI machine would make such tests flaky).
-Walkthrough: notebooks/02_training_loop.ipynb, "Mixed precision and torch.compile".
+Walkthrough: notebooks/04_training_loop.ipynb, "Mixed precision and torch.compile".
 """
 
 from __future__ import annotations

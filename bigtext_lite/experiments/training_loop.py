@@ -3,7 +3,7 @@
 autocast and ``torch.compile`` as extra rows on a GPU. The notebook builds its data,
 loaders and model with the functions below.
 
-Walkthrough: notebooks/02_training_loop.ipynb.
+Walkthrough: notebooks/04_training_loop.ipynb.
 """
 
 from __future__ import annotations

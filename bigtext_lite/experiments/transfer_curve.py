@@ -3,7 +3,7 @@
 A bag-of-embeddings classifier trained on 250 .. 25,000 labelled reviews, its embedding
 matrix random or transferred (our skip-gram vectors, BERT's input embeddings), frozen
 (a linear probe) or fine-tuned; test accuracy at each size.
-Walkthrough: notebooks/05_word_vectors.ipynb, "Does transfer help?".
+Walkthrough: notebooks/07_word_vectors.ipynb, "Does transfer help?".
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What a set of word vectors is worth, without a labelled word list: do a word's
 neighbours share its expected star rating, and does a small analogy probe come out right.
 
-Walkthrough: notebooks/05_word_vectors.ipynb, "Four implementations, one corpus".
+Walkthrough: notebooks/07_word_vectors.ipynb, "Four implementations, one corpus".
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@
 IMDB's unlabelled reviews and the training reviews (never their labels, never
 the test set) are the corpus the vectors learn from. The notebook calls the same
 functions with the same Settings.
-Walkthrough: notebooks/05_word_vectors.ipynb.
+Walkthrough: notebooks/07_word_vectors.ipynb.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ fast reader), the dictionary and a text's features (``dictionary``), the model a
 hand-written SGD step (``model``), and Hogwild training and the trained classifier
 (``supervised``, with ``hogwild``).
 
-Walkthrough: notebooks/04_fasttext.ipynb.
+Walkthrough: notebooks/06_fasttext.ipynb.
 """
 
 from bigtext_lite.fasttext.dictionary import (

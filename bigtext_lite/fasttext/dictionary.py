@@ -3,7 +3,7 @@
 and its hashed word n-grams), vectorised over all texts at once; for training, each
 text's distinct features with weights (:func:`distinct_per_text`).
 
-Walkthrough: notebooks/04_fasttext.ipynb.
+Walkthrough: notebooks/06_fasttext.ipynb.
 """
 
 from __future__ import annotations

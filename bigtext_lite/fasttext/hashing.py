@@ -12,7 +12,7 @@ Each idea comes twice where speed matters: a readable reference (``fasttext_hash
 ``ngram_buckets``) and a vectorised version tested equal to it (``fasttext_hashes``,
 ``Dictionary.encode_rows``).
 
-Walkthrough: notebooks/04_fasttext.ipynb.
+Walkthrough: notebooks/06_fasttext.ipynb.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Shapes: B texts in a batch, N feature rows of all its texts together, K labels,
 ``dim`` the embedding width, R the output rows an example reads (hs: its label's
 path, padded to the tree's depth; ns: its label and its negatives).
 
-Walkthrough: notebooks/04_fasttext.ipynb.
+Walkthrough: notebooks/06_fasttext.ipynb.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 cut into batches, SGD with a linearly decaying learning rate by Hogwild worker
 processes (as fastText's threads), and ``predict``, ``test``, ``save``, ``load``.
 
-Walkthrough: notebooks/04_fasttext.ipynb.
+Walkthrough: notebooks/06_fasttext.ipynb.
 """
 
 from __future__ import annotations

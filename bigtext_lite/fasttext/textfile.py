@@ -6,7 +6,7 @@ stands; every line ends with the end-of-sentence token ``</s>``, which is a word
 :func:`read_file` reads a file the readable way; :func:`read_indexed` gives
 :func:`index_labelled` of it straight from the file's bytes, several times faster.
 
-Walkthrough: notebooks/04_fasttext.ipynb.
+Walkthrough: notebooks/06_fasttext.ipynb.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 an id that is the same for equal tokens and different for different ones, found
 by numpy for a whole piece of the file at once instead of a dict lookup per token.
 
-Walkthrough: notebooks/04_fasttext.ipynb.
+Walkthrough: notebooks/06_fasttext.ipynb.
 """
 
 from __future__ import annotations

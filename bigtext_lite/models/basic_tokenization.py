@@ -11,7 +11,7 @@ Both run as regexes over the whole string (C loops, fast); the ``*_reference``
 versions say the same one character at a time, and tests hold them equal. Step 3,
 WordPiece itself, is :mod:`bigtext_lite.models.wordpiece`.
 
-Walkthrough: notebooks/07_bert.ipynb.
+Walkthrough: notebooks/09_bert.ipynb.
 """
 
 from __future__ import annotations

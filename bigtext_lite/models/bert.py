@@ -11,7 +11,7 @@ checkpoint folder (``config.json`` + ``model.safetensors`` or ``pytorch_model.bi
 describes and loads its weights; finding and reading that folder, and mapping our
 short parameter names to Hugging Face's, is :mod:`bigtext_lite.models.bert_weights`.
 
-Walkthrough: notebooks/07_bert.ipynb.
+Walkthrough: notebooks/09_bert.ipynb.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Hugging Face hub. Our encoder's parameter names are short; the table ``_HF_NAMES
 maps them to Hugging Face's, so any BERT checkpoint's tensors load into
 :class:`~bigtext_lite.models.bert.Bert`, or fail with every tensor that does not fit.
 
-Walkthrough: notebooks/07_bert.ipynb.
+Walkthrough: notebooks/09_bert.ipynb.
 """
 
 from __future__ import annotations

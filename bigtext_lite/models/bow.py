@@ -1,7 +1,7 @@
 """The simplest neural text classifier: average the word embeddings, then one
 linear layer. The training-loop chapter trains it; fastText adds n-grams to it.
 
-Walkthrough: notebooks/02_training_loop.ipynb.
+Walkthrough: notebooks/04_training_loop.ipynb.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ On a CPU, PyTorch's packed path is several times slower than the padded one, so
 there the same exact result is computed on padded tensors (:func:`rnn_within_lengths`);
 on a GPU cuDNN runs packed sequences fast and packing is used as it is.
 
-Walkthrough: notebooks/06_lstm.ipynb.
+Walkthrough: notebooks/08_lstm.ipynb.
 """
 
 from __future__ import annotations

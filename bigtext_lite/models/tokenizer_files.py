@@ -6,7 +6,7 @@ this tokenizer cannot use.
 writes no vocab.txt); ``tokenizer_config.json`` overrides its case and accent
 settings, as ``transformers`` does.
 
-Walkthrough: notebooks/07_bert.ipynb.
+Walkthrough: notebooks/09_bert.ipynb.
 """
 
 from __future__ import annotations

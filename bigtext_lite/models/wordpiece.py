@@ -14,7 +14,7 @@ Rust tokenizer does. A checkpoint's settings come from its ``tokenizer.json``
 overriding case and accents, as ``transformers`` does
 (:mod:`bigtext_lite.models.tokenizer_files`).
 
-Walkthrough: notebooks/07_bert.ipynb.
+Walkthrough: notebooks/09_bert.ipynb.
 """
 
 from __future__ import annotations

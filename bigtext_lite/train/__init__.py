@@ -6,7 +6,7 @@
     resume.py       what fit's checkpoints hold, and how a run continues from them
     distributed.py  the same fit on N processes under torchrun
 
-Walkthrough: notebooks/02_training_loop.ipynb.
+Walkthrough: notebooks/04_training_loop.ipynb.
 """
 
 from bigtext_lite.train.device import autocast, resolve_amp, to_device

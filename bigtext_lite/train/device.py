@@ -4,7 +4,7 @@
 forward pass in bf16 or fp16: bf16 keeps fp32's exponent range, so it trains as it is;
 fp16 does not, so ``fit`` passes its gradients through a GradScaler. "auto" picks by GPU.
 
-Walkthrough: notebooks/02_training_loop.ipynb.
+Walkthrough: notebooks/04_training_loop.ipynb.
 """
 
 from __future__ import annotations

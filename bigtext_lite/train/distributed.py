@@ -11,7 +11,7 @@ of the data: build loaders with :func:`make_loader`, which uses a
     torchrun --standalone --nproc_per_node=2 -m bigtext_lite.experiments.ddp_demo --out params.pt
 
 runs the chapter's demo (the multi-process test uses it).
-Walkthrough: notebooks/02_training_loop.ipynb, "Several GPUs".
+Walkthrough: notebooks/04_training_loop.ipynb, "Several GPUs".
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ stops early on a validation metric, and writes checkpoints that a later call
 with ``resume=True`` continues from exactly. Under ``torchrun`` it trains with
 DistributedDataParallel (see :mod:`bigtext_lite.train.distributed`).
 
-Walkthrough: notebooks/02_training_loop.ipynb.
+Walkthrough: notebooks/04_training_loop.ipynb.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ would, and ends where it would; resuming a different run is refused. The file it
 replaces becomes ``prev.pt`` (by a rename), to fall back to, loudly, when the newest
 is damaged.
 
-Walkthrough: notebooks/02_training_loop.ipynb, "Checkpoints and resume".
+Walkthrough: notebooks/04_training_loop.ipynb, "Checkpoints and resume".
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Schedules for ``fit``: a learning rate that warms up then decays, and a callback that
 trains some parameters only after the first epochs.
 
-Walkthrough: notebooks/02_training_loop.ipynb; unfreeze_after in
-notebooks/05_word_vectors.ipynb.
+Walkthrough: notebooks/04_training_loop.ipynb; unfreeze_after in
+notebooks/07_word_vectors.ipynb.
 """
 
 from __future__ import annotations

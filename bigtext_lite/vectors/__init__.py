@@ -4,7 +4,7 @@ them; ``fasttext_bin``: the fastText ``.bin`` model); the published ones (``pret
 our skip-gram/CBOW trainer (``skipgram``, with ``negative_sampling``, what decides the
 vectors); and the transfer into a model's embedding layer (``transfer``).
 
-Walkthrough: notebooks/05_word_vectors.ipynb.
+Walkthrough: notebooks/07_word_vectors.ipynb.
 """
 
 from bigtext_lite.errors import VectorFileError

@@ -5,7 +5,7 @@ our trainer's :class:`~bigtext_lite.vectors.skipgram.WordVectors` answer with
 (:class:`SubwordVectors`): a word's vector is the mean of its own row and of its
 character n-gram rows, so an unseen word still gets one.
 
-Walkthrough: notebooks/05_word_vectors.ipynb.
+Walkthrough: notebooks/07_word_vectors.ipynb.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 ``reading``). ``load`` picks the reader by the file's content, the fastText ``.bin``
 (``fasttext_bin``) included.
 
-Walkthrough: notebooks/05_word_vectors.ipynb.
+Walkthrough: notebooks/07_word_vectors.ipynb.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Shapes: T tokens of a chunk; E examples, reading M input words in all and having
 rows of K = 1 + neg words; a batch reads W distinct words, R input rows in all; V words in
 the vocabulary; ``dim`` the vectors' size.
 
-Walkthrough: notebooks/05_word_vectors.ipynb.
+Walkthrough: notebooks/07_word_vectors.ipynb.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 with internet: ``PRETRAINED`` names them, ``fetch_vectors`` downloads and unpacks one
 through the verified, atomic path of :mod:`bigtext_lite.data.fetch`.
 
-Walkthrough: notebooks/05_word_vectors.ipynb.
+Walkthrough: notebooks/07_word_vectors.ipynb.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ costs memory for the vocabulary only; the wanted words kept, each once; and dama
 ``.gz``, a short record, a repeated word, nan or inf) refused naming the file and the
 line or byte.
 
-Walkthrough: notebooks/05_word_vectors.ipynb.
+Walkthrough: notebooks/07_word_vectors.ipynb.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ batch of about ``batch_size`` pairs that all read the same parameters, so that a
 sparse-matrix products replace a loop over pairs, and a word read many times in a batch
 has its rows read and updated once.
 
-Walkthrough: notebooks/05_word_vectors.ipynb.
+Walkthrough: notebooks/07_word_vectors.ipynb.
 """
 
 from __future__ import annotations

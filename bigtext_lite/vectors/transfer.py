@@ -4,7 +4,7 @@ function such as fastText's ``get_word_vector`` that also answers for unseen wor
 the lower-cased form when the exact one is missing, fills the rest by an OOV strategy and
 reports the :class:`Coverage`.
 
-Walkthrough: notebooks/05_word_vectors.ipynb.
+Walkthrough: notebooks/07_word_vectors.ipynb.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 analogies by cosine similarity. Every reader in this package returns one, and
 :func:`~bigtext_lite.vectors.transfer.build_embedding_matrix` takes one.
 
-Walkthrough: notebooks/05_word_vectors.ipynb.
+Walkthrough: notebooks/07_word_vectors.ipynb.
 """
 
 from __future__ import annotations
