@@ -54,3 +54,14 @@ def test_solution_cell_without_region_is_refused():
         "x = 1", metadata={"nbgrader": {"solution": True, "grade_id": "x"}})])
     with pytest.raises(ValueError, match="'x' has no ### BEGIN SOLUTION"):
         assignments.strip_solutions(json.loads(nbformat.writes(nb)))
+
+
+def test_the_instructors_page_lists_every_assignment_with_its_points():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "book" / "instructors.md").read_text()
+    for path in SOLUTIONS:
+        tests, _ = assignments._graded_cells(nbformat.read(path, as_version=4), path)
+        rows = [line for line in page.splitlines() if f"`{path.name}`" in line]
+        assert rows, f"{path.name} is not listed on the instructors' page"
+        assert rows[0].rstrip().endswith(f"| {sum(tests.values()):g} |"), rows[0]
