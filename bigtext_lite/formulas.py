@@ -1,12 +1,12 @@
 """The book's formulas as code, written from their definitions.
 
-Each function here is derived in the chapter that uses it (softmax, backpropagation
-and optimisers in notebooks/02_classification.ipynb; hierarchical softmax in
-06_fasttext, SGNS and GloVe in 07_word_vectors, the LSTM cell in 08_lstm, attention
-in 09_bert) and checked there (and in
-tests/test_formulas.py) against autograd, ``torch.autograd.gradcheck``,
-``torch.optim`` or ``torch.nn``. They are references for learning and testing;
-the models of later chapters use PyTorch's fused versions.
+Each function here is derived in the chapter that uses it (the MSE gradient and batch
+norm in notebooks/01_fundamentals.ipynb; softmax, backpropagation and optimisers in
+02_classification; hierarchical softmax in 06_fasttext, SGNS and GloVe in 07_word_vectors,
+the LSTM cell in 08_lstm, attention in 09_bert) and checked there (and in
+tests/test_formulas.py) against autograd, ``torch.autograd.gradcheck``, ``torch.optim``
+or ``torch.nn``. They are references for learning and testing; the models of later
+chapters use PyTorch's fused versions.
 """
 
 from __future__ import annotations
@@ -283,3 +283,27 @@ def multi_head_attention(x, in_proj_weight, in_proj_bias, out_proj_weight, out_p
     out, weights = attention(split(q), split(k), split(v), mask)
     out = out.transpose(1, 2).reshape(B, T, E)
     return out @ out_proj_weight.T + out_proj_bias, weights.mean(dim=1)
+
+
+# --- linear regression and batch normalization ------------------------------------
+
+def mse_grads(X, w, b, y):
+    """L = (1/n) ||X w + b - y||^2:  dL/dw = (2/n) X^T r,  dL/db = (2/n) sum_i r_i,
+    with the residual r = X w + b - y (prediction minus target, not the reverse)."""
+    r = X @ w + b - y  # r: (n,)
+    return 2 / len(y) * X.T @ r, 2 / len(y) * r.sum()
+
+
+def batch_norm(x, gamma, beta, running_mean, running_var, training=True, momentum=0.1, eps=1e-5):
+    """gamma (x - mu) / sqrt(var + eps) + beta for x: (B, d), as nn.BatchNorm1d computes it.
+    Training: mu and the biased var (divide by B) of this batch, and the running statistics
+    move in place, r <- (1 - momentum) r + momentum * stat, with the UNBIASED var (B - 1).
+    Evaluation: the running statistics, and nothing changes."""
+    if training:
+        mu, var = x.mean(0), x.var(0, unbiased=False)
+        with torch.no_grad():
+            running_mean.lerp_(mu, momentum)
+            running_var.lerp_(x.var(0, unbiased=True), momentum)
+    else:
+        mu, var = running_mean, running_var
+    return gamma * (x - mu) / torch.sqrt(var + eps) + beta

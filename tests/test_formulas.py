@@ -166,3 +166,48 @@ def test_multi_head_attention_matches_nn_multiheadattention():
     torch.testing.assert_close(out, ref_out, atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(w, ref_w, atol=1e-6, rtol=1e-5)
     assert math.isclose(w[1, 0, 3:].sum().item(), 0.0, abs_tol=1e-7)  # padding gets no attention
+
+
+def test_mse_grads_match_autograd_and_descent_along_them_goes_down():
+    X, y = torch.randn(7, 4, dtype=D), torch.randn(7, dtype=D)
+    w = torch.randn(4, dtype=D, requires_grad=True)
+    b = torch.tensor(0.3, dtype=D, requires_grad=True)
+    expected = torch.autograd.grad(F.mse_loss(X @ w + b, y), (w, b))
+    got = fm.mse_grads(X, w.detach(), b.detach(), y)
+    for ours, theirs in zip(got, expected):
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-12)
+    assert not torch.allclose(-got[0], expected[0])  # the flipped sign is told apart
+
+    def loss_at(sign):
+        return F.mse_loss(X @ (w - sign * 0.01 * got[0]) + b - sign * 0.01 * got[1], y).item()
+
+    start = F.mse_loss(X @ w + b, y).item()
+    assert loss_at(+1) < start < loss_at(-1)  # a small step down the gradient, and up the other
+
+
+def test_batch_norm_matches_nn_batchnorm1d_in_both_modes():
+    bn = torch.nn.BatchNorm1d(5, momentum=0.3, eps=1e-3, dtype=D)
+    torch.nn.init.uniform_(bn.weight, 0.5, 2.0)
+    torch.nn.init.uniform_(bn.bias, -1.0, 1.0)
+    stats = [torch.zeros(5, dtype=D), torch.ones(5, dtype=D)]
+    params = (bn.weight.detach(), bn.bias.detach())
+    for batch in torch.randn(4, 6, 5, dtype=D) * 2 - 1:  # four batches of (6, 5)
+        ours = fm.batch_norm(batch, *params, *stats, momentum=0.3, eps=1e-3)
+        torch.testing.assert_close(ours, bn(batch), rtol=0, atol=1e-12)
+    torch.testing.assert_close(stats[0], bn.running_mean, rtol=0, atol=1e-12)
+    torch.testing.assert_close(stats[1], bn.running_var, rtol=0, atol=1e-12)
+    bn.eval()
+    x = torch.randn(3, 5, dtype=D)
+    frozen = [s.clone() for s in stats]
+    torch.testing.assert_close(fm.batch_norm(x, *params, *stats, training=False, eps=1e-3), bn(x),
+                               rtol=0, atol=1e-12)
+    assert all(torch.equal(a, b) for a, b in zip(frozen, stats))  # evaluation changes nothing
+
+
+def test_batch_norm_running_var_is_the_unbiased_one():
+    x = torch.tensor([[0.0], [2.0]], dtype=D)  # batch variance 1 (biased), 2 (unbiased)
+    mean, var = torch.zeros(1, dtype=D), torch.zeros(1, dtype=D)
+    out = fm.batch_norm(x, torch.ones(1, dtype=D), torch.zeros(1, dtype=D), mean, var,
+                        momentum=1.0, eps=0.0)
+    assert out.flatten().tolist() == [-1.0, 1.0]  # normalised with the biased variance
+    assert mean.item() == 1.0 and var.item() == 2.0  # tracked with the unbiased one

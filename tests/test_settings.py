@@ -256,7 +256,8 @@ def test_notebooks_and_runs_read_one_settings_class_per_chapter():
     import nbformat
 
     notebooks = Path(__file__).resolve().parents[1] / "notebooks"
-    for chapter, notebook in {"training_loop": "04_training_loop",
+    for chapter, notebook in {"fundamentals": "01_fundamentals",
+                              "training_loop": "04_training_loop",
                               "text_pipeline": "03_text_pipeline", "fasttext": "06_fasttext",
                               "baselines": "05_baselines", "word_vectors": "07_word_vectors",
                               "lstm": "08_lstm", "bert": "09_bert"}.items():
