@@ -127,3 +127,14 @@ def test_the_check_finds_numbering_a_forward_equation_and_relative_pointers(two)
 def test_the_check_finds_a_missing_prerequisites_line(two):
     two["notebooks/02_b"].cells[0].source = "(sec-b)=\n# Title\n"
     assert order_problems(list(two), two) == ["02_b: no '*Prerequisites*:' line in the first cell"]
+
+
+def test_every_run_is_named_after_its_chapter():
+    """`bigtext run NAME` and results/NAME-*.json use the chapter's file name, so a reader
+    finds one from the other; 'formulas' checks the formulas of every chapter at once."""
+    from bigtext_lite.experiments import CHAPTERS
+
+    slugs = {p.stem[3:] for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    assert set(CHAPTERS) - {"formulas"} <= slugs
+    names = {f.name.split("-")[0] for f in (ROOT / "results").glob("*.json")}
+    assert names <= set(CHAPTERS), names - set(CHAPTERS)
