@@ -228,3 +228,29 @@ def test_fetch_vectors_decompresses_a_gz_model(http_server, tmp_path):
     with pytest.warns(UserWarning), pytest.raises(DataError, match="cannot decompress"):
         vectors.fetch_vectors(cut, tmp_path)
     assert not (tmp_path / "cut.bin").exists() and not (tmp_path / "cut.bin.part").exists()
+
+
+def test_the_curves_frozen_arm_changes_only_the_linear_layer(vocab):
+    """Frozen and fine-tuned arms are one model under one optimiser: freezing must keep
+    every row, and the transferred rows start at a random initialisation's scale."""
+    from bigtext_lite.experiments.transfer_curve import bag_classifier, to_init_scale
+
+    matrix = torch.zeros(len(vocab), 2)
+    matrix[2:] = torch.tensor([[1.0, 2.0], [3.0, 5.0], [0.5, -1.0], [2.0, 0.0]])[:len(vocab) - 2]
+    scaled = to_init_scale(matrix)
+    assert torch.equal(scaled[:2], torch.zeros(2, 2))  # <unk>, <pad> stay zero
+    assert torch.isclose(scaled[2:].std(), torch.tensor(1.0))
+    ids, lengths, y = torch.tensor([[2, 3], [4, 1]]), torch.tensor([2, 1]), torch.tensor([1, 0])
+    for freeze in (True, False):
+        torch.manual_seed(0)
+        model = bag_classifier(scaled, vocab, 2, freeze=freeze)
+        out_before = model.out.weight.detach().clone()
+        opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.1)
+        for _ in range(3):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(ids, lengths), y).backward()
+            opt.step()
+        assert torch.equal(model.embedding.weight, scaled) == freeze
+        assert not torch.equal(model.out.weight, out_before)
+    with pytest.raises(ValueError, match="needs a matrix"):
+        bag_classifier(None, vocab, 2, freeze=True)

@@ -1,8 +1,9 @@
 """The word-vectors chapter's learning curve: does a transferred embedding matrix help?
 
 A bag-of-embeddings classifier trained on 250 .. 25,000 labelled reviews, its embedding
-matrix random or transferred (our skip-gram vectors, BERT's input embeddings), frozen
-(a linear probe) or fine-tuned; test accuracy at each size.
+matrix random or transferred (our skip-gram vectors, all-MiniLM-L6-v2's input
+embeddings), frozen or fine-tuned under one Adam recipe; test accuracy at each size,
+mean and spread over a few seeds.
 Walkthrough: notebooks/07_word_vectors.ipynb, "Does transfer help?".
 """
 
@@ -34,18 +35,33 @@ def curve_data(s, vocab_texts) -> dict:
             "train": load_imdb("train")}
 
 
-def train_classifier(matrix: torch.Tensor | None, n: int, data: dict, s, seed: int = 0) -> float:
-    """Test accuracy of a bag-of-embeddings classifier trained end to end on ``n``
-    reviews, its embedding matrix random (``None``) or initialised from ``matrix``."""
+def bag_classifier(matrix: torch.Tensor | None, vocab: Vocab, dim: int,
+                   freeze: bool = False) -> BagOfEmbeddings:
+    """The curve's model: a bag of embeddings whose rows are random (``matrix`` None, of
+    size ``dim``) or a copy of ``matrix``, trainable or frozen (``requires_grad`` False)."""
+    if freeze and matrix is None:
+        raise ValueError("freeze=True needs a matrix to freeze")
+    dim = dim if matrix is None else matrix.shape[1]
+    model = BagOfEmbeddings(len(vocab), dim, 2, vocab["<pad>"])
+    if matrix is not None:
+        model.embedding.weight.data.copy_(matrix)
+    model.embedding.weight.requires_grad_(not freeze)
+    return model
+
+
+def train_classifier(matrix: torch.Tensor | None, n: int, data: dict, s, seed: int = 0,
+                     freeze: bool = False) -> float:
+    """Test accuracy of a bag-of-embeddings classifier trained on ``n`` reviews, its
+    embedding matrix random (``None``) or initialised from ``matrix``. ``freeze`` keeps
+    the matrix fixed (``requires_grad`` False) and trains the linear layer alone, with
+    the same Adam, step size, epochs and batches: frozen and fine-tuned differ in the
+    freezing only. ``seed`` picks the reviews, the initial weights and the batch order."""
     config.seed_everything(seed)
     vocab, device = data["vocab"], config.device()
     part = data["train"].sample(n, seed=seed)
     seqs = numericalize(part.texts, vocab, max_len=s.max_len)
-    dim = s.dim if matrix is None else matrix.shape[1]
-    model = BagOfEmbeddings(len(vocab), dim, 2, vocab["<pad>"])
-    if matrix is not None:
-        model.embedding.weight.data.copy_(matrix)
-    num_epochs = max(3, min(40, math.ceil(10_000 / n)))  # about the same steps at every size
+    model = bag_classifier(matrix, vocab, s.dim, freeze)
+    num_epochs = max(3, min(40, math.ceil(s.examples / n)))  # about the same steps at every size
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=5e-3)
     fit(model, bucketed_loader(seqs, list(part.labels), 32, vocab["<pad>"], seed=seed),
@@ -54,81 +70,68 @@ def train_classifier(matrix: torch.Tensor | None, n: int, data: dict, s, seed: i
     return evaluate(model, test, device=device)["acc"]
 
 
-def mean_vectors(matrix: torch.Tensor, seqs) -> torch.Tensor:
-    """Each review as the mean of its words' rows (unknown words count as zeros)."""
-    lengths = torch.tensor([len(x) for x in seqs])  # (B,)
-    offsets = torch.cumsum(lengths, 0) - lengths  # (B,) where each review starts
-    return F.embedding_bag(torch.cat(seqs), matrix, offsets, mode="mean")  # (B, dim)
-
-
-def probe_accuracy(matrix: torch.Tensor, n: int, data: dict, s, seed: int = 0,
-                   l2: float = 1e-3) -> float:
-    """Frozen vectors: logistic regression on each review's mean vector (standardised),
-    trained to convergence by L-BFGS. A linear probe has no step size or epoch count
-    to get wrong, so differences come from the vectors alone."""
-    torch.manual_seed(seed)
-    part = data["train"].sample(n, seed=seed)
-    x = mean_vectors(matrix, numericalize(part.texts, data["vocab"], max_len=s.max_len))
-    y = torch.tensor(list(part.labels), dtype=torch.float32)  # (n,)
-    mu, sd = x.mean(0), x.std(0) + 1e-6  # (dim,) each
-    x = (x - mu) / sd
-    w = torch.zeros(x.shape[1], requires_grad=True)  # (dim,)
-    b = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], max_iter=500, line_search_fn="strong_wolfe")
-
-    def closure():
-        opt.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(x @ w + b, y) + l2 * w.square().sum()
-        loss.backward()
-        return loss
-    opt.step(closure)
-    test_x = (mean_vectors(matrix, data["test"][0]) - mu) / sd
-    with torch.no_grad():
-        pred = (test_x @ w + b) > 0
-    return float((pred.long() == torch.tensor(data["test"][1])).float().mean())
-
-
-def learning_curve(matrices: dict[str, tuple[torch.Tensor | None, bool]], data: dict, s,
-                   out: dict | None = None, after_each=lambda: None) -> dict:
-    """{name: [test accuracy at each size]}: (matrix, True) is a linear probe of frozen
-    vectors, (matrix or None, False) a bag-of-embeddings classifier trained end to end.
-    Fills ``out`` (if given) and calls ``after_each()`` as each curve is done."""
+def learning_curve(arms: dict[str, tuple[torch.Tensor | None, bool]], data: dict, s,
+                   out: dict | None = None, after_each=lambda: None, verbose: bool = False) -> dict:
+    """Test accuracy of each arm ``name: (matrix or None, freeze)`` at each of ``s.sizes``,
+    trained ``s.repeats`` times (seeds 0, 1, ..). Returns (and fills ``out``, if given)
+    {"sizes", "seeds", "accuracy": {name: [mean per size]}, "spread": {name: [standard
+    deviation over the seeds per size]}, "runs": {name: [[accuracy per seed] per size]}};
+    calls ``after_each()`` as each arm is done."""
     out = {} if out is None else out
-    for name, (matrix, freeze) in matrices.items():
-        run = probe_accuracy if freeze else train_classifier
-        out[name] = [round(run(matrix, n, data, s), 4) for n in s.sizes]
-        print(name, out[name], flush=True)
+    seeds = list(range(s.repeats))
+    out.update(sizes=list(s.sizes), seeds=seeds, accuracy={}, spread={}, runs={})
+    for name, (matrix, freeze) in arms.items():
+        runs = torch.tensor([[train_classifier(matrix, n, data, s, seed, freeze) for seed in seeds]
+                             for n in s.sizes], dtype=torch.float64)  # (sizes, seeds)
+        spread = runs.std(1) if len(seeds) > 1 else torch.zeros(len(s.sizes))  # (sizes,)
+        out["runs"][name] = [[round(a, 4) for a in row] for row in runs.tolist()]
+        out["accuracy"][name] = [round(a, 4) for a in runs.mean(1).tolist()]
+        out["spread"][name] = [round(a, 4) for a in spread.tolist()]
+        if verbose:
+            print(name, out["accuracy"][name], "+-", out["spread"][name], flush=True)
         after_each()
     return out
 
 
+def to_init_scale(matrix: torch.Tensor) -> torch.Tensor:
+    """``matrix`` divided by its non-zero rows' standard deviation: the scale of
+    ``nn.Embedding``'s own N(0, 1) initialisation, so that one Adam step size moves a
+    transferred matrix as far, relative to its size, as a random one."""
+    rows = matrix[matrix.abs().sum(1) > 0]  # (found, dim): the zero rows stay zero
+    return matrix / rows.std()
+
+
 def transfer_matrices(ours: skipgram.WordVectors, data: dict, s) -> tuple[dict, dict]:
-    """The embedding matrices the curve compares (random; our vectors and BERT's input
-    embeddings, each frozen and fine-tuned) and their coverage reports."""
+    """The curve's arms, name: (matrix, freeze): random embeddings trained; our vectors and
+    all-MiniLM-L6-v2's input embeddings, each frozen and fine-tuned, both at the scale of
+    a random initialisation (:func:`to_init_scale`); and their coverage reports."""
     vocab = data["vocab"]
     matrix, cov = build_embedding_matrix(vocab, ours.vectors(set(vocab.itos)), s.dim,
                                          fallback=ours.get_word_vector)
-    matrices = {"random, trained": (None, False), "ours, frozen (linear probe)": (matrix, True),
-                "ours, fine-tuned": (matrix, False)}
+    matrix = to_init_scale(matrix)
+    arms = {"random, trained": (None, False), "ours, frozen": (matrix, True),
+            "ours, fine-tuned": (matrix, False)}
     coverage = {"ours": str(cov)}
     if s.bert:
         bert_vectors = input_word_vectors(vocab.itos, s.bert)
         bmatrix, bcov = build_embedding_matrix(vocab, bert_vectors, bert_vectors.dim, oov="zeros")
-        matrices["BERT input embeddings, frozen (linear probe)"] = (bmatrix, True)
-        matrices["BERT input embeddings, fine-tuned"] = (bmatrix, False)
+        bmatrix = to_init_scale(bmatrix)
+        arms["MiniLM input embeddings, frozen"] = (bmatrix, True)
+        arms["MiniLM input embeddings, fine-tuned"] = (bmatrix, False)
         coverage["bert"] = str(bcov)
-    return matrices, coverage
+    return arms, coverage
 
 
 def input_word_vectors(words, name: str | Path = "minilm"):
-    """Word-level vectors from BERT's WordPiece input embeddings: a word's vector is
-    the mean of its pieces' rows (``embeddings.word_embeddings``), so a word BERT
-    splits (``"unwatchable" -> un ##watch ##able``) still gets one. Words whose
-    pieces are all ``[UNK]`` are left out (the caller's OOV strategy decides).
+    """Word-level vectors from a BERT-architecture model's WordPiece input embeddings
+    (the book's: all-MiniLM-L6-v2): a word's vector is the mean of its pieces' rows
+    (``embeddings.word_embeddings``), so a word the tokenizer splits
+    (``"unwatchable" -> un ##watch ##able``) still gets one. Words whose pieces are
+    all ``[UNK]`` are left out (the caller's OOV strategy decides).
 
     Returns a :class:`~bigtext_lite.vectors.Vectors` (dimension = hidden size).
     Only the embedding table is read, not the encoder: these are context-free
-    vectors, the input layer of BERT, not its contextual outputs.
+    vectors, the model's input layer, not its contextual outputs.
     """
     folder = bert.resolve_checkpoint(name)
     state = {bert._canonical(k): v for k, v in bert.read_weights(folder).items()}

@@ -7,7 +7,8 @@
    installed are skipped.
 2. the learning curve (:mod:`.transfer_curve`): a bag-of-embeddings classifier trained
    on 250 .. 25,000 labelled reviews, its embedding matrix random or transferred (our
-   vectors, BERT's input embeddings), test accuracy at each size.
+   vectors, all-MiniLM-L6-v2's input embeddings), frozen or fine-tuned with the same
+   Adam recipe; test accuracy at each size, mean and spread over ``repeats`` seeds.
 
 IMDB's unlabelled reviews and the training reviews (never their labels, never
 the test set) are the corpus the vectors learn from. The notebook calls the same
@@ -54,12 +55,16 @@ class Settings(settings.Settings):
     thread: int | None = profiled(1, full=None)
     compare: bool = True  # also train with the official fastText and gensim, if installed
     curve: bool = True  # draw the learning curve
-    sizes: list = profiled([250, 1_000, 4_000],  # the curve's labelled reviews
+    sizes: list = profiled([250, 2_000],  # the curve's labelled reviews
                            full=[250, 500, 1_000, 2_500, 5_000, 10_000, 25_000])
     max_test: int | None = profiled(2_000, full=None)  # the curve's test reviews; full: all
     max_len: int = profiled(400, full=800)  # tokens a review is cut to
     vocab_size: int = profiled(20_000, full=50_000)  # the classifier's vocabulary
-    bert: str | None = "minilm"  # whose input embeddings the curve adds; None: no BERT rows
+    repeats: int = 3  # trainings per point of the curve, seeds 0, 1, ..
+    # reviews one training of the curve goes through (epochs: this / size, 3 to 40), the
+    # same for every arm; the quick profile's half keeps its three seeds affordable
+    examples: int = profiled(5_000, full=10_000)
+    bert: str | None = "minilm"  # whose input embeddings the curve adds; None: none
     batch_size: int = profiled(1_024, full=4_096)  # (centre, context) pairs per step of ours
 
 
@@ -93,10 +98,12 @@ def train_gensim(texts, s: Settings, thread: int, subwords: bool):
     return Vectors(list(kv.index_to_key), kv.vectors), seconds
 
 
-def compare(texts, s: Settings, ours=None, thread: int | None = None) -> dict:
+def compare(texts, s: Settings, ours=None, thread: int | None = None,
+            verbose: bool = False) -> dict:
     """Train with every available implementation on ``texts`` and probe each.
 
     ours: an already trained model of ours (its time is reported), else one is trained.
+    verbose: print each implementation's measures as it finishes.
     Returns {"rows": {name: measures}, "vectors": {name: Vectors}, "ours": our model, ...}.
     """
     thread = thread or s.thread or os.cpu_count() or 1
@@ -133,7 +140,8 @@ def compare(texts, s: Settings, ours=None, thread: int | None = None) -> dict:
                       "neighbour_rating_r": round(neighbour_rating_agreement(vecs, ratings, probe),
                                                   3),
                       "analogies": {k: round(v, 3) for k, v in analogy_accuracy(vecs).items()}}
-        print(name, rows[name], flush=True)
+        if verbose:
+            print(name, rows[name], flush=True)
     examples = {name: {w: [x for x, _ in v.most_similar(w, 6)]
                        for w in ("great", "awful", "hitchcock") if w in v}
                 for name, v in found.items()}
@@ -148,12 +156,12 @@ def run(s: Settings, save_partial=lambda result: None) -> dict:
     result["ours"] = dict(ours.stats)
     save_partial(result)
     if s.compare:
-        result["compare"] = {k: v for k, v in compare(texts, s, ours).items()
+        result["compare"] = {k: v for k, v in compare(texts, s, ours, verbose=True).items()
                              if k not in ("vectors", "ours")}
         save_partial(result)
     if s.curve:
         data = curve_data(s, texts)
-        matrices, result["coverage"] = transfer_matrices(ours, data, s)
-        result["curve"] = {"sizes": s.sizes, "accuracy": {}}
-        learning_curve(matrices, data, s, result["curve"]["accuracy"], lambda: save_partial(result))
+        arms, result["coverage"] = transfer_matrices(ours, data, s)
+        result["curve"] = {}
+        learning_curve(arms, data, s, result["curve"], lambda: save_partial(result), verbose=True)
     return result
