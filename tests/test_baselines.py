@@ -46,3 +46,54 @@ def test_baselines_choose_C_on_validation_and_learn(fit):
     assert model.accuracy(te, yte) > 0.95
     assert (model.fit_s > 0
             and 0 <= model.predict_proba(te[:3]).min() <= model.predict_proba(te[:3]).max() <= 1)
+
+
+def test_naive_bayes_is_the_linear_model_of_its_log_count_ratio():
+    # log P(pos|x) - log P(neg|x) = b + x . r on word counts, r = the NB log-count ratio
+    (tr, ytr), (va, yva), (te, _) = toy(300, 0), toy(100, 1), toy(50, 2)
+    model = baselines.naive_bayes(tr, ytr, va, yva, alphas=(0.5, 1.0))
+    assert model.config == f"NB unigrams, counts, alpha={model.C:g}" and model.hyper == "alpha"
+    y = np.array(ytr + yva)
+    X = model.vectorizer.transform(tr + va).astype(np.float64)
+    r = baselines.nb_log_count_ratio(X, y, model.C)
+    b = np.log(y.mean()) - np.log(1 - y.mean())
+    X_test = model.features(te)
+    np.testing.assert_allclose(model.log_odds(te), X_test @ r + b, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(model.log_odds(X=X_test), model.log_odds(te))
+
+
+@pytest.mark.parametrize("fit, name", [(baselines.naive_bayes, "NB unigrams, counts"),
+                                       (baselines.bow_lr, "LR binary unigrams"),
+                                       (baselines.tfidf_lr, "TF-IDF 1-2-grams + LR"),
+                                       (baselines.nb_lr, "NB-LR 1-2-grams")])
+def test_evaluate_agrees_with_predict_and_sklearn(fit, name):
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    (tr, ytr), (va, yva), (te, yte) = toy(300, 0), toy(100, 1), toy(200, 3)
+    model = fit(tr, ytr, va, yva)
+    assert model.name == name  # the result files and the Results page key rows by it
+    scores = model.evaluate(te, yte)
+    assert scores["acc"] == model.accuracy(te, yte)
+    assert scores["f1"] == pytest.approx(f1_score(yte, model.predict(te)))
+    assert scores["auc"] == pytest.approx(roc_auc_score(yte, model.log_odds(te)))
+
+
+def test_bigrams_and_the_vectorizer_kinds():
+    docs = ["not good at all", "good film", "not bad"]
+    assert baselines.ngram_name((1, 3)) == "1-3-grams"
+    counts = baselines.vectorizer("counts", ngrams=(1, 1), min_df=1).fit(docs + ["good good"])
+    assert counts.transform(["good good"]).toarray().max() == 2
+    binary = baselines.vectorizer("binary", ngrams=(1, 2), min_df=1).fit(docs)
+    assert "not good" in binary.vocabulary_ and binary.transform(["good good"]).toarray().max() == 1
+    with pytest.raises(ValueError, match="kind must be"):
+        baselines.vectorizer("words")
+    (tr, ytr), (va, yva) = toy(300, 0), toy(100, 1)
+    bi = baselines.bow_lr(tr, ytr, va, yva, ngrams=(1, 2))
+    assert bi.name == "LR binary 1-2-grams" and "not bad" in bi.vectorizer.vocabulary_
+
+
+def test_naive_bayes_on_binary_indicators():
+    (tr, ytr), (va, yva), (te, yte) = toy(300, 0), toy(100, 1), toy(200, 2)
+    model = baselines.naive_bayes(tr, ytr, va, yva, binary=True)
+    assert model.name == "NB unigrams, binary" and model.accuracy(te, yte) > 0.95
+    assert model.features(["film film film"]).toarray().max() == 1

@@ -1,6 +1,8 @@
-"""The linear baselines' experiment: TF-IDF + LR and NB-LR on word 1-2-grams, C chosen on
-a validation split, refitted on all training reviews, tested once. The notebook fits the
-same two on the reviews :func:`prepare` gives it.
+"""The linear baselines' experiment: the ladder of the chapter (naive Bayes on word counts
+and on binary indicators, logistic regression on binary unigrams, then on 1-2-grams,
+TF-IDF 1-2-grams, NB-LR 1-2-grams), each hyperparameter chosen on a validation split,
+refitted on all training reviews, tested once. The notebook fits the same models on the
+reviews :func:`prepare` gives it and reports them with :func:`row`.
 
 Walkthrough: notebooks/05_baselines.ipynb.
 """
@@ -19,7 +21,9 @@ from bigtext_lite.experiments.settings import profiled
 class Settings(settings.Settings):
     max_train: int | None = profiled(5_000, full=None)  # reviews, validation included; full: 25,000
     max_test: int | None = profiled(5_000, full=None)  # test reviews; full: all 25,000
-    valid_fraction: float = 0.1  # share of the training reviews used to choose C
+    valid_fraction: float = 0.1  # share of the training reviews used to choose C and alpha
+    nb_alphas: tuple = (0.1, 0.3, 1.0)  # smoothings tried for naive Bayes
+    bow_cs: tuple = profiled((0.1, 1), full=(0.03, 0.1, 0.3, 1))  # C tried, LR on bags of words
     tfidf_cs: tuple = (1, 4, 16, 64, 256)  # C values tried for TF-IDF + LR
     nb_cs: tuple = (0.03, 0.1, 0.3, 1)  # C values tried for NB-LR
     seed: int = 0  # the subsets and the validation split
@@ -32,15 +36,34 @@ def prepare(s: Settings) -> tuple[Reviews, Reviews, Reviews]:
     return train, valid, load_imdb("test").sample(s.max_test, seed=s.seed)
 
 
+def ladder(s: Settings) -> list:
+    """(fit, keyword arguments) for each step, in the order the chapter adds ingredients."""
+    return [(baselines.naive_bayes, dict(alphas=s.nb_alphas)),
+            (baselines.naive_bayes, dict(alphas=s.nb_alphas, binary=True)),
+            (baselines.bow_lr, dict(Cs=s.bow_cs)),
+            (baselines.bow_lr, dict(Cs=s.bow_cs, ngrams=(1, 2))),
+            (baselines.tfidf_lr, dict(Cs=s.tfidf_cs)),
+            (baselines.nb_lr, dict(Cs=s.nb_cs))]
+
+
+def row(model: baselines.Baseline, test: Reviews) -> dict:
+    """One fitted baseline's line of the result file: validation and test scores."""
+    scores = model.evaluate(test.texts, test.labels)
+    return {"config": model.config,
+            "val_acc": round(model.valid_scores[model.C], 4),
+            "test_acc": round(scores["acc"], 4),
+            "test_f1": round(scores["f1"], 4),
+            "test_auc": round(scores["auc"], 4),
+            "features": len(model.vectorizer.vocabulary_),
+            "refit_seconds": round(model.fit_s, 1)}
+
+
 def run(s: Settings, save_partial=lambda result: None) -> dict:
     train, valid, test = prepare(s)
     rows = []
-    for fit, Cs in ((baselines.tfidf_lr, s.tfidf_cs), (baselines.nb_lr, s.nb_cs)):
-        model = fit(train.texts, train.labels, valid.texts, valid.labels, Cs=Cs)
-        rows.append({"config": f"{model.name}, C={model.C:g}",
-                     "val_acc": round(model.valid_scores[model.C], 4),
-                     "test_acc": round(model.accuracy(test.texts, test.labels), 4),
-                     "refit_seconds": round(model.fit_s, 1)})
+    for fit, kwargs in ladder(s):
+        model = fit(train.texts, train.labels, valid.texts, valid.labels, **kwargs)
+        rows.append(row(model, test))
         print(rows[-1], flush=True)
         save_partial({"rows": rows})
     best = max(rows, key=lambda r: r["val_acc"])
