@@ -284,8 +284,8 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
         # Decided before the save: a run resumed after it must know that it has stopped.
         history.stopped_early = patience is not None and bad_epochs >= patience
         if verbose and main_rank:
-            print("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                            for k, v in row.items()))
+            print("  ".join(f"{k} {v:.1f} s" if k == "time" else f"{k} {v:.4g}"
+                            if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
         for cb in callbacks:
             cb("epoch", row)
         save(epoch + 1, 0)
