@@ -265,9 +265,12 @@ def train_supervised(data, lr: float = 0.1, dim: int = 100, epoch: int = 5, minC
     prep_s = time.perf_counter() - t0
 
     t1 = time.perf_counter()
-    if thread <= 1:
-        _train_shard(model, examples, list(range(len(examples))), args, seed,
-                     torch.get_num_threads(), verbose)
+    if thread <= 1:  # one thread, as the official's thread=1: a fair and steady comparison
+        threads = torch.get_num_threads()
+        try:
+            _train_shard(model, examples, list(range(len(examples))), args, seed, 1, verbose)
+        finally:
+            torch.set_num_threads(threads)  # the caller's setting, for what it runs next
         if torch.device(device).type == "cuda":
             torch.cuda.synchronize()
     else:
