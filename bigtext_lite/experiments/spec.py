@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from bigtext_lite.models.bert import POOLINGS
 from bigtext_lite.models.wordpiece import TRUNCATIONS
 
 # What a type lets through but cannot work is written here, once: a name means the same
@@ -55,6 +56,7 @@ RULES: dict[str, tuple[str, Callable]] = {  # setting -> (what it must be, in wo
     "valid_fraction": ("in (0, 1)", lambda v: 0 < v < 1),
     "warmup": ("in [0, 1]", lambda v: 0 <= v <= 1),  # the fraction of steps spent warming up
     "truncations": (f"among {', '.join(TRUNCATIONS)}", lambda v: v in TRUNCATIONS),
+    "poolings": (f"among {', '.join(POOLINGS)}", lambda v: v in POOLINGS),
     "checkpoint": (CHECKPOINT, _is_checkpoint), "bert": (CHECKPOINT, _is_checkpoint),
     "polarity": (FASTTEXT, _is_fasttext_setting), "rating": (FASTTEXT, _is_fasttext_setting),
 }
