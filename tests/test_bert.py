@@ -127,6 +127,22 @@ def test_classifier_head_and_gradients_flow():
             == sum(p.numel() for p in model.parameters()))
 
 
+def test_mean_pooling_averages_the_real_tokens_only():
+    torch.manual_seed(0)
+    c = bert.BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=16, max_position_embeddings=16)
+    model = bert.BertClassifier(c, num_classes=2, pooling="mean").eval()
+    ids = torch.tensor([[2, 7, 9, 3, 0, 0], [2, 5, 6, 8, 4, 3]])  # (B, T), the first padded
+    mask = (ids != 0).long()
+    hidden, _ = model.bert(ids, mask)
+    expected = torch.stack([hidden[0, :4].mean(0), hidden[1].mean(0)])  # (B, H)
+    torch.testing.assert_close(model(ids, mask), model.classifier(expected))
+    # the padded review alone, unpadded, gets the same logits
+    torch.testing.assert_close(model(ids[:1, :4])[0], model(ids, mask)[0], atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="pooling 'max' is not one of cls, mean"):
+        bert.BertClassifier(c, pooling="max")
+
+
 def _tiny_checkpoint(folder, **config_overrides):
     config = dict(vocab_size=40, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
                   intermediate_size=16, max_position_embeddings=32, model_type="bert")

@@ -3,13 +3,15 @@
     embeddings  word + position + token type, then LayerNorm and dropout
     N layers    x = LN(x + Attn(x));  x = LN(x + W2 GELU(W1 x))      (post-norm)
     pooler      tanh(W h_[CLS])
-    head        dropout, then a linear layer to the classes
+    head        dropout, then a linear layer to the classes, on the pooled [CLS]
+                vector ("cls") or on the mean of the real tokens' hidden states ("mean")
 
-Attention goes through ``F.scaled_dot_product_attention``, so a GPU uses its
-flash or memory-efficient kernels. :func:`from_pretrained` builds the model a
-checkpoint folder (``config.json`` + ``model.safetensors`` or ``pytorch_model.bin``)
-describes and loads its weights; finding and reading that folder, and mapping our
-short parameter names to Hugging Face's, is :mod:`bigtext_lite.models.bert_weights`.
+Attention goes through ``F.scaled_dot_product_attention``, so a GPU runs it as one
+fused kernel (not flash attention, which takes no mask, but e.g. the memory-efficient
+kernel, which does). :func:`from_pretrained` builds the model a checkpoint folder
+(``config.json`` + ``model.safetensors`` or ``pytorch_model.bin``) describes and
+loads its weights; finding and reading that folder, and mapping our short parameter
+names to Hugging Face's, is :mod:`bigtext_lite.models.bert_weights`.
 
 Walkthrough: notebooks/09_bert.ipynb.
 """
@@ -137,7 +139,7 @@ class Layer(nn.Module):
             return t.view(B, T, self.heads, H // self.heads).transpose(1, 2)
 
         q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        # softmax(q k^T / sqrt(d) + mask) v, with padded keys masked out, in one fused kernel.
+        # softmax(q k^T / sqrt(d) + mask) v, padded keys masked out, in one fused kernel.
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
                                            dropout_p=self.attn_dropout if self.training else 0.0)
         a = a.transpose(1, 2).reshape(B, T, H)  # (B, heads, T, H / heads) -> (B, T, H)
@@ -169,11 +171,19 @@ class Bert(nn.Module):
         return x, torch.tanh(self.pooler(x[:, 0]))  # (B, T, H), and [CLS]'s pooled (B, H)
 
 
-class BertClassifier(nn.Module):
-    """BERT + dropout + linear on the pooled [CLS] vector (``BertForSequenceClassification``)."""
+POOLINGS = ("cls", "mean")
 
-    def __init__(self, config: BertConfig, num_classes: int = 2):
+
+class BertClassifier(nn.Module):
+    """BERT + dropout + linear on one vector per text: the pooled [CLS] vector
+    (``pooling="cls"``, as ``BertForSequenceClassification``) or the mean of the real
+    tokens' hidden states (``"mean"``, the pooling sentence-transformers train with)."""
+
+    def __init__(self, config: BertConfig, num_classes: int = 2, pooling: str = "cls"):
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling {pooling!r} is not one of {', '.join(POOLINGS)}")
+        self.pooling = pooling
         self.bert = Bert(config)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.classifier = nn.Linear(config.hidden_size, num_classes)
@@ -181,20 +191,26 @@ class BertClassifier(nn.Module):
         nn.init.zeros_(self.classifier.bias)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
-        _, pooled = self.bert(input_ids, attention_mask, token_type_ids)  # (B, H)
+        hidden, pooled = self.bert(input_ids, attention_mask, token_type_ids)  # (B, T, H), (B, H)
+        if self.pooling == "mean":
+            real = (torch.ones_like(input_ids) if attention_mask is None
+                    else attention_mask)[..., None].to(hidden.dtype)  # (B, T, 1)
+            pooled = (hidden * real).sum(1) / real.sum(1)  # (B, H): padding left out
         return self.classifier(self.dropout(pooled))  # logits: (B, num_classes)
 
 
 # --- a model from a checkpoint --------------------------------------------------
 
-def from_pretrained(name: str | Path, num_classes: int | None = 2, dropout: float | None = None):
-    """A :class:`BertClassifier` (``num_classes``) or bare :class:`Bert` (``None``)
-    with the checkpoint's encoder weights; the classifier head starts fresh."""
+def from_pretrained(name: str | Path, num_classes: int | None = 2, dropout: float | None = None,
+                    pooling: str = "cls"):
+    """A :class:`BertClassifier` (``num_classes``, reading ``pooling``) or bare
+    :class:`Bert` (``None``) with the checkpoint's encoder weights; the classifier
+    head starts fresh."""
     folder = resolve_checkpoint(name)
     config = BertConfig.from_json(folder / "config.json")
     if dropout is not None:
         config.hidden_dropout_prob = dropout
-    model = Bert(config) if num_classes is None else BertClassifier(config, num_classes)
+    model = Bert(config) if num_classes is None else BertClassifier(config, num_classes, pooling)
     encoder = model if num_classes is None else model.bert
     load_encoder_weights(encoder, read_weights(folder), str(weights_file(folder)))
     return model
