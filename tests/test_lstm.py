@@ -59,6 +59,25 @@ def test_padded_cpu_path_equals_packing_with_gradients(cell, layers, bidirection
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
 
 
+def test_cpu_path_trains_like_packing_with_dropout(monkeypatch):
+    """In training mode, with dropout, the CPU path draws the same masks as packing
+    does, so the same seed gives the same loss gradients (what lets the chapter train
+    the library's classifier in place of the reader's packed one)."""
+    torch.manual_seed(0)
+    model = LSTMClassifier(30, pad_id=1, embed_dim=8, hidden=6, dropout=0.5, pooling="mean")
+    ids = torch.tensor([[4, 5, 6, 7, 8], [9, 10, 1, 1, 1], [11, 12, 13, 1, 1]])
+    lengths = torch.tensor([5, 2, 3])
+    grads = []
+    for compute in (lstm.rnn_within_lengths, _packed_reference):
+        monkeypatch.setattr(lstm, "rnn_within_lengths", compute)
+        model.zero_grad()
+        torch.manual_seed(1)
+        model(ids, lengths).sum().backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+
+
 def test_reverse_within_lengths_keeps_padding_in_place():
     index = lstm.reverse_within_lengths(torch.tensor([3, 1, 4]), 4)
     assert index.tolist() == [[2, 1, 0, 3], [0, 1, 2, 3], [3, 2, 1, 0]]
