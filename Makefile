@@ -62,9 +62,10 @@ test-lib: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q tests
 
-# --nbval-lax: run every cell, compare only cells marked NBVAL_CHECK_OUTPUT.
+# --nbval-lax: run every cell, compare only cells tagged nbval-check-output;
+# --durations=0: each cell's time, so a chapter's quick runtime can be read off the log.
 test-notebooks: $(STAMP)
-	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env \
+	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env --durations=0 \
 		--nbval-cell-timeout=900 --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 
 test-book: $(STAMP) chromium

@@ -67,6 +67,9 @@ def test_notebook_conventions(path):
     assert text.count(":::{exercise}") >= 3
     assert text.count(":::{solution}") == text.count(":::{exercise}")
     assert text.count(":class: dropdown") >= text.count(":::{solution}")
+    markers = [c.source.split("\n")[0] for c in nb.cells if c.cell_type == "code"
+               and re.search(r"^\s*#\s*NBVAL_", c.source, re.M)]
+    assert not markers, f"nbval markers readers would see (use the cell tags): {markers}"
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, "committed outputs contain an error"
 
