@@ -17,7 +17,7 @@ export BIGTEXT_PROFILE
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book pdf tex test test-lib test-notebooks test-book chromium execute bench clean
+.PHONY: book pdf tex test test-lib test-notebooks test-book chromium execute bench colab-twin clean
 
 # Reinstall only when the project's requirements change.
 $(STAMP): pyproject.toml
@@ -87,6 +87,12 @@ chromium:
 execute: $(STAMP)
 	for nb in notebooks/*.ipynb; do \
 		$(BIN)/jupyter execute --inplace --timeout=3600 "$$nb" || exit 1; done
+
+# Every chapter as a learner runs it on Colab: a Python 3.13 environment with Colab's
+# packages (tools/colab/runtime.txt), each chapter's install cell against a local clone of
+# HEAD, then the chapter in the quick profile. About 6 GB and 15 minutes; not in CI.
+colab-twin: $(STAMP)
+	$(BIN)/python tools/colab_twin.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_imdb_load.py

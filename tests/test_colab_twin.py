@@ -1,0 +1,51 @@
+"""The Colab twin's own logic (tools/colab_twin.py): which cell it rewrites, what it
+pins, and what counts as a replaced preloaded package. The twin itself is `make
+colab-twin` (Python 3.13 and 6 GB of packages: not in CI)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("colab_twin", ROOT / "tools" / "colab_twin.py")
+twin = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(twin)
+
+
+def test_the_runtime_pins_every_package_the_install_cells_keep():
+    pins = twin.pinned(twin.RUNTIME.read_text())
+    keep = ["torch", "numpy", "transformers", "tokenizers"]  # sync_repo_url.KEEP
+    assert all(name in pins for name in keep), pins
+    assert "Taken 20" in twin.RUNTIME.read_text(), "runtime.txt must say when it was taken"
+
+
+def test_only_the_address_of_the_install_cell_changes(tmp_path):
+    path = ROOT / "notebooks" / "06_fasttext.ipynb"
+    original = nbformat.read(path, as_version=4)
+    nb = twin.as_on_colab(nbformat.read(path, as_version=4), tmp_path / "clone")
+    url, release = twin.repository()
+    assert len(nb.cells) == len(original.cells) + 1 and "google.colab" in nb.cells[0].source
+    changed = [(a.source, b.source) for a, b in zip(original.cells, nb.cells[1:])
+               if a.source != b.source]
+    assert len(changed) == 1
+    before, after = changed[0]
+    assert f"git+file://{tmp_path / 'clone'}@{release}" in after and url not in after
+    assert after == before.replace(f"git+{url}@", f"git+file://{tmp_path / 'clone'}@")
+
+
+def test_a_notebook_without_an_install_cell_is_refused():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    with pytest.raises(ValueError, match="one install cell, found 0"):
+        twin.as_on_colab(nb, Path("/clone"))
+
+
+def test_a_changed_or_removed_preloaded_package_is_reported():
+    before = twin.pinned("torch==2.11.0\nnumpy==2.1.3\nTqdm==4.67.1  # comment\n")
+    assert before == {"torch": "2.11.0", "numpy": "2.1.3", "tqdm": "4.67.1"}
+    assert twin.replaced(before, dict(before)) == []
+    after = {"torch": "2.13.0", "tqdm": "4.67.1"}
+    assert twin.replaced(before, after) == ["numpy 2.1.3 -> removed", "torch 2.11.0 -> 2.13.0"]
