@@ -44,13 +44,14 @@ FAKE_COLAB = ('import sys, types  # the twin: make this kernel look like Colab\'
 
 
 def python313() -> str:
-    """The interpreter the twin is built on: COLAB_PYTHON, python3.13 on PATH or pyenv's."""
-    found = os.environ.get("COLAB_PYTHON") or shutil.which("python3.13")
-    pyenv = sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"))
-    found = found or (str(pyenv[-1]) if pyenv else None)
-    if not found:
-        sys.exit("colab twin: no Python 3.13 found (Colab's): install one or set COLAB_PYTHON")
-    return found
+    """The interpreter the twin is built on: COLAB_PYTHON, python3.13 on PATH or pyenv's,
+    whichever first really runs as 3.13 (a pyenv shim may be on PATH and not run)."""
+    pyenv = sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"), reverse=True)
+    for found in [os.environ.get("COLAB_PYTHON"), shutil.which("python3.13"), *pyenv]:
+        if found and subprocess.run([found, "-c", "import sys; assert sys.version_info[:2] "
+                                     "== (3, 13)"], capture_output=True).returncode == 0:
+            return str(found)
+    sys.exit("colab twin: no Python 3.13 found (Colab's): install one or set COLAB_PYTHON")
 
 
 def pinned(text: str) -> dict[str, str]:
