@@ -25,6 +25,7 @@ import torch
 
 from bigtext_lite import config
 from bigtext_lite.config import SettingError
+from bigtext_lite.experiments import published
 from bigtext_lite.io import write_json_atomic
 
 CHAPTERS = {name: f"bigtext_lite.experiments.{name}"
@@ -120,13 +121,17 @@ def run_chapter(chapter: str, profile: str | None = None, out_dir: str | Path = 
 
 
 def load_result(chapter: str, profile: str = "full", tag: str | None = None) -> dict | None:
-    """A published ``results/<chapter>-<profile>[-<tag>].json`` (from the repository's
-    ``results/`` folder, looked for from the current folder upwards), or None."""
+    """A published ``results/<chapter>-<profile>[-<tag>].json``, or None: from the
+    repository's ``results/`` folder, looked for from the current folder upwards, else
+    (on Colab) from the commit the library was pip-installed from (:mod:`.published`)."""
     here = Path.cwd().resolve()
     name = result_name(chapter, profile, tag)
     for folder in [here, *here.parents, Path(__file__).resolve().parents[2]]:
         path = folder / "results" / name
         if path.exists():
             return json.loads(path.read_text(encoding="utf-8"))
+    found = published.fetch_result(name)
+    if found is not None:
+        return found
     print(f"no results/{name} here: `bigtext run {chapter} --profile {profile}` writes it")
     return None
