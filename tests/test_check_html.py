@@ -55,7 +55,7 @@ def test_results_page_shows_every_row_and_flags_a_cut_short_run(tmp_path):
     (tmp_path / "lstm-quick.json").write_text(json.dumps(run))
     page = render_results.render(tmp_path)
     assert "| a | 50.00 | 51.00 |" in page and "| b | 60.00 | 61.00 |" in page  # quick: no best
-    assert "cut short" in page and "commit `abc`" in page
+    assert "(incomplete: only the rows shown finished)" in page and "commit `abc`" in page
     (tmp_path / "lstm-full.json").write_text(json.dumps({**run, "profile": "full"}))
     assert "| b **best** | 60.00 | 61.00 |" in render_results.render(tmp_path)
     (tmp_path / "lstm-full.json").unlink()
@@ -89,10 +89,41 @@ def test_results_page_renders_the_word_vectors_comparison_and_curve(tmp_path):
     page = render_results.render(tmp_path)
     assert "## Word vectors and transfer" in page
     assert "| ours | 1.5 | 3,333 | 0.800 | 50.00 | cuda |" in page
-    assert "Not run on this machine: gensim FastText." in page and "not installed" not in page
+    assert "gensim" not in page and "not installed" not in page  # a missing yardstick: no row
     assert ("| embedding matrix | 250 | 25,000 |" in page
             and "| random, trained | 70.00 | 87.00 |" in page)
     assert "| configuration |" not in page  # no rows table for a chapter without rows
+
+
+def test_results_page_leads_with_headlines_and_folds_the_quick_runs(tmp_path):
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import render_results
+
+    base = {"complete": True, "device": "CPU (2 cores)", "torch": "2", "date": "2026-12-01 10:00",
+            "rows": [{"config": "a", "val_acc": 0.5, "test_acc": 0.51},
+                     {"config": "b", "val_acc": 0.6, "test_acc": 0.61}], "best_config": "b"}
+    (tmp_path / "lstm-quick.json").write_text(json.dumps(
+        {**base, "chapter": "lstm", "profile": "quick", "git_commit": "q1"}))
+    page = render_results.render(tmp_path)
+    assert "## Each chapter's headline" not in page and "dropdown" not in page  # no full run
+    (tmp_path / "lstm-full.json").write_text(json.dumps(
+        {**base, "chapter": "lstm", "profile": "full", "complete": False,
+         "git_commit": "87f0ad7+uncommitted changes (the code of commit 386ce16)"}))
+    (tmp_path / "bert-full.json").write_text(json.dumps(
+        {**base, "chapter": "bert", "profile": "full", "git_commit": "abc+uncommitted changes"}))
+    page = render_results.render(tmp_path)
+    assert ("| {ref}`sec-lstm` | b | 61.00 | CPU (2 cores), 2026-12-01, the code of commit "
+            "`386ce16`; incomplete, see below |") in page
+    assert "| {ref}`sec-bert` | b | 61.00 | CPU (2 cores), 2026-12-01, a development " \
+        "version after commit `abc` |" in page
+    assert "uncommitted" not in page
+    lstm = page[page.index("## LSTM"):page.index("## BERT")]
+    assert lstm.index("**full profile**") < lstm.index("````{admonition} The quick run")
+    assert lstm.index(":class: dropdown") < lstm.index("**quick profile**") < lstm.rindex("````")
 
 
 def test_the_intro_quotes_the_results_pages_figures():
@@ -111,3 +142,42 @@ def test_the_intro_quotes_the_results_pages_figures():
     for name, acc, _ in render_results.REFERENCES:
         figure = acc or render_results.official_fasttext(runs)
         assert figure != "–" and f"| {figure} %" in intro, (name, figure)
+
+
+BACKSTAGE_PAGES = {  # each a line a reader once met in this book's pages
+    "commit <code>87f0ad7+uncommitted changes</code>": "a working copy's state",
+    "<p>as the design notes measured</p>": "the authors' notes",
+    "<p>the full-profile goal is 0.3</p>": "a project goal",
+    "<pre>complete: False</pre>": "a raw result field",
+    "<p>cut off by the 10-minute limit of the GPU call</p>": "how a run was cut short",
+    "<p>its weights travelled rounded to fp16 (to fit the transfer limit)</p>":
+        "how files reached a machine",
+    "<pre>reading /work/shared/data/aclImdb_reviews.tar.xz</pre>": "a local absolute path",
+    "<pre># NBVAL_IGNORE_OUTPUT\nx = 1</pre>": "a test marker",
+    "<td>gensim</td><td>not installed</td>": "a missing yardstick",
+    "<p>measured in tests/test_lstm.py</p>": "a test or benchmark file",
+}
+
+
+def test_backstage_words_are_caught_on_any_page_and_clean_pages_pass(tmp_path):
+    clean = ("<html><body><p>Run on one NVIDIA H100, 2 epochs, commit abc1234. The file "
+             "<code>~/.cache/bigtext_lite/data</code> and <code>results/bert-full.json</code>"
+             " hold it; see <a href='/notebooks/x.html'>the chapter</a>.</p>"
+             "<script>var p = '/tmp/x'; // TODO</script></body></html>")
+    (tmp_path / "clean.html").write_text(clean)
+    assert check_html.backstage(tmp_path / "clean.html") == []
+    assert check_html.main(str(tmp_path)) == 0
+    for i, (html, what) in enumerate(BACKSTAGE_PAGES.items()):
+        page = tmp_path / f"page{i}.html"
+        page.write_text(f"<html><body>{html}</body></html>")
+        hits = check_html.backstage(page)
+        assert hits and all(hit.startswith(what) for hit in hits), (html, hits)
+    assert check_html.main(str(tmp_path)) == 1
+
+
+def test_the_build_pages_may_name_tests_but_nothing_else_backstage(tmp_path):
+    page = tmp_path / "how_built.html"
+    page.write_text("<html><body><p>tests/test_lstm.py checks it</p></body></html>")
+    assert check_html.backstage(page) == []
+    page.write_text("<html><body><p>commit abc+uncommitted changes</p></body></html>")
+    assert check_html.backstage(page)

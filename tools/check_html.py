@@ -1,6 +1,9 @@
-"""Check the built book for math that did not render: any `$$`, `$\\...` or
-`\\(` left in the visible text of a page (outside code, scripts and the
-MathJax-marked math elements) means a formula was not parsed.
+"""Check the built book as a reader sees it:
+
+- math that did not render: any `$$`, `$\\...` or `\\(` left in the visible text of a
+  page (outside code, scripts and the MathJax-marked math elements);
+- backstage: words and paths that belong to the authors' workshop, not to a reader's
+  page (BACKSTAGE below), anywhere a reader can see them, code outputs included.
 
     python tools/check_html.py [_build/html]     # exit 1 and list the pages
 """
@@ -14,18 +17,34 @@ from pathlib import Path
 
 RAW_MATH = re.compile(r"\$\$|\$\\[a-zA-Z]|\\\(|\\\[")
 SKIP = {"script", "style", "code", "pre", "textarea"}
+# Each pattern, with what it gives away. Pages about how the book is built may name the
+# project's tests and benchmarks; nothing else here belongs on any page.
+BACKSTAGE = {
+    r"uncommitted": "a working copy's state as provenance",
+    r"design notes|working notes": "the authors' notes",
+    r"\bgoal is\b|\bthe [\w-]+ goal\b": "a project goal",
+    r"\bcomplete: (?:true|false)\b": "a raw result field",
+    r"\bcut (?:off|short) by\b|\d+-minute limit": "how a run was cut short",
+    r"to fit the (?:transfer|upload)": "how files reached a machine",
+    r"(?<![\w.~])/(?:work|root|home|tmp|Users)/[\w.-]": "a local absolute path",
+    r"#\s*NBVAL_": "a test marker",
+    r"\bnot installed\b": "a missing yardstick",
+    r"\b(?:TODO|FIXME|XXX)\b": "an unfinished note",
+    r"\btests/test_\w+\.py|\bbenchmarks/bench_\w+\.py": "a test or benchmark file",
+}
+BUILD_PAGES = {"how_built.html"}  # the one page that explains the tests and benchmarks
 
 
 class VisibleText(HTMLParser):
-    def __init__(self):
+    def __init__(self, skip=SKIP):
         super().__init__()
-        self.stack, self.text = [], []
+        self.skip, self.stack, self.text = skip, [], []
 
     def handle_starttag(self, tag, attrs):
         classes = dict(attrs).get("class") or ""
         if tag in {"br", "img", "meta", "link", "input", "hr"}:
             return
-        self.stack.append(tag in SKIP or "math" in classes.split())
+        self.stack.append(tag in self.skip or "math" in classes.split())
 
     def handle_endtag(self, tag):
         if self.stack and tag not in {"br", "img", "meta", "link", "input", "hr"}:
@@ -43,14 +62,30 @@ def raw_math(page: Path) -> list[str]:
     return [text[max(0, m.start() - 30): m.end() + 30] for m in RAW_MATH.finditer(text)]
 
 
+def backstage(page: Path) -> list[str]:
+    """Backstage words on ``page``, each as 'what it gives away: "...context..."'."""
+    parser = VisibleText(skip={"script", "style"})
+    parser.feed(page.read_text(encoding="utf-8"))
+    text = " ".join(" ".join(parser.text).split())
+    hits = []
+    for pattern, what in BACKSTAGE.items():
+        if page.name in BUILD_PAGES and what == "a test or benchmark file":
+            continue
+        hits += [f'{what}: "{text[max(0, m.start() - 40): m.end() + 40]}"'
+                 for m in re.finditer(pattern, text, re.I)]
+    return hits
+
+
 def main(folder: str = "_build/html") -> int:
     pages = sorted(p for p in Path(folder).rglob("*.html") if "_static" not in p.parts)
-    bad = {p: raw_math(p) for p in pages}
-    bad = {p: hits for p, hits in bad.items() if hits}
-    for page, hits in bad.items():
-        print(f"{page}: unrendered math: {hits[:3]}")
-    print(f"checked {len(pages)} pages: {len(bad)} with unrendered math")
-    return 1 if bad or not pages else 0
+    problems = 0
+    for name, check in (("unrendered math", raw_math), ("backstage", backstage)):
+        bad = {p: hits for p in pages if (hits := check(p))}
+        for page, hits in bad.items():
+            print(f"{page}: {name}: {hits[:3]}")
+        print(f"checked {len(pages)} pages: {len(bad)} with {name}")
+        problems += len(bad)
+    return 1 if problems or not pages else 0
 
 
 if __name__ == "__main__":
