@@ -25,7 +25,7 @@ import torch
 
 from bigtext_lite import config
 from bigtext_lite.config import SettingError
-from bigtext_lite.experiments import published
+from bigtext_lite.experiments import predictions, published
 from bigtext_lite.io import write_json_atomic
 
 CHAPTERS = {name: f"bigtext_lite.experiments.{name}"
@@ -116,22 +116,39 @@ def run_chapter(chapter: str, profile: str | None = None, out_dir: str | Path = 
         write_json_atomic(out, result, indent=2, default=str)
 
     metrics = module.run(settings, save_partial=lambda partial: write(partial, False))
+    saved = metrics.pop("predictions", None)  # per-review test predictions (.predictions)
+    if saved is not None:
+        metrics["predictions"] = f"predictions/{out.name}"
+        (out.parent / "predictions").mkdir(exist_ok=True)
+        write_json_atomic(out.parent / metrics["predictions"], saved)
     write(metrics, True)
     return out
 
 
-def load_result(chapter: str, profile: str = "full", tag: str | None = None) -> dict | None:
-    """A published ``results/<chapter>-<profile>[-<tag>].json``, or None: from the
-    repository's ``results/`` folder, looked for from the current folder upwards, else
-    (on Colab) from the commit the library was pip-installed from (:mod:`.published`)."""
+def find_published(name: str) -> dict | None:
+    """``results/<name>``: from the repository's ``results/`` folder, looked for from the
+    current folder upwards, else (on Colab) from the commit the library was pip-installed
+    from (:mod:`.published`); None when neither has it."""
     here = Path.cwd().resolve()
-    name = result_name(chapter, profile, tag)
     for folder in [here, *here.parents, Path(__file__).resolve().parents[2]]:
         path = folder / "results" / name
         if path.exists():
             return json.loads(path.read_text(encoding="utf-8"))
-    found = published.fetch_result(name)
-    if found is not None:
-        return found
-    print(f"no results/{name} here: `bigtext run {chapter} --profile {profile}` writes it")
-    return None
+    return published.fetch_result(name)
+
+
+def load_result(chapter: str, profile: str = "full", tag: str | None = None) -> dict | None:
+    """A published ``results/<chapter>-<profile>[-<tag>].json`` (see find_published), or
+    None, saying how to make it."""
+    name = result_name(chapter, profile, tag)
+    found = find_published(name)
+    if found is None:
+        print(f"no results/{name} here: `bigtext run {chapter} --profile {profile}` writes it")
+    return found
+
+
+def load_predictions(texts, chapter: str, profile: str = "full", tag: str | None = None):
+    """(labels, {model: P(positive)}) a published run saved for ``texts``, its test reviews
+    (:mod:`.predictions`), or None when that run saved none."""
+    saved = find_published(f"predictions/{result_name(chapter, profile, tag)}")
+    return None if saved is None else predictions.unpack(saved, texts)

@@ -1,0 +1,51 @@
+"""Per-review test predictions of a run, saved beside its result so that a chapter can
+draw its analyses (agreement, slices by length, confident mistakes) from the full run's
+models on any machine, without training them.
+
+``results/predictions/<chapter>-<profile>[-<tag>].json`` holds, for each model kept,
+P(positive) of every test review in thousandths (an integer: about 100 KB per model on
+IMDB's 25,000 reviews), the gold labels, and a fingerprint of the test texts, so that
+predictions are never paired with other reviews than their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+
+def fingerprint(texts) -> str:
+    """A short hash of the test texts in their order."""
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def pack(texts, labels, probabilities: dict) -> dict:
+    """What the file holds: {"texts": fingerprint, "labels": "0110...", "permille": {model:
+    [P(positive) x 1000, ...]}}."""
+    labels = np.asarray(labels)
+    out = {"texts": fingerprint(texts), "labels": "".join(map(str, labels.tolist())),
+           "permille": {}}
+    for name, probs in probabilities.items():
+        probs = np.asarray(probs, dtype=np.float64)  # (reviews,) P(positive)
+        if probs.shape != labels.shape:
+            raise ValueError(f"{name}: {probs.shape[0]} predictions for {labels.size} reviews")
+        permille = np.rint(1000 * probs).astype(int)
+        # Rounding must not move a review across the decision (positive iff P > 0.5):
+        # positive iff permille > 500.
+        permille = np.where(probs > 0.5, np.maximum(permille, 501), np.minimum(permille, 500))
+        out["permille"][name] = permille.tolist()
+    return out
+
+
+def unpack(saved: dict, texts) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(labels, {model: P(positive)}) for ``texts``, which must be the run's test texts.
+    A model predicts positive where its P(positive) > 0.5, as when it was saved."""
+    if saved["texts"] != fingerprint(texts):
+        raise ValueError("these predictions are of other test reviews than the ones given "
+                         f"({len(saved['labels']):,} saved): load the run's test set")
+    labels = np.frombuffer(saved["labels"].encode("ascii"), dtype=np.uint8) - ord("0")
+    return labels, {name: np.asarray(p) / 1000 for name, p in saved["permille"].items()}

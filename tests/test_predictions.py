@@ -1,0 +1,53 @@
+"""A run's saved per-review predictions (experiments/predictions.py): the decision of each
+review survives the rounding, and predictions are never paired with other reviews."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bigtext_lite.experiments import load_predictions, predictions, run_chapter
+
+TEXTS = ["good film", "bad film", "a film", "fine"]
+
+
+def test_rounding_keeps_every_decision_and_the_labels():
+    probs = np.array([0.5004, 0.4996, 0.5, 0.9])  # 0.5 itself is negative, as in predict
+    saved = predictions.pack(TEXTS, [1, 0, 1, 1], {"m": probs})
+    assert saved["labels"] == "1011" and saved["permille"]["m"] == [501, 500, 500, 900]
+    labels, back = predictions.unpack(json.loads(json.dumps(saved)), TEXTS)
+    assert labels.tolist() == [1, 0, 1, 1]
+    assert ((back["m"] > 0.5) == (probs > 0.5)).all()
+    np.testing.assert_allclose(back["m"], probs, atol=1e-3)
+
+
+def test_predictions_of_other_reviews_or_of_the_wrong_size_are_refused():
+    saved = predictions.pack(TEXTS, [1, 0, 1, 1], {"m": [0.9, 0.1, 0.6, 0.7]})
+    with pytest.raises(ValueError, match="other test reviews"):
+        predictions.unpack(saved, TEXTS[::-1])  # the same reviews in another order
+    with pytest.raises(ValueError, match="m: 3 predictions for 4 reviews"):
+        predictions.pack(TEXTS, [1, 0, 1, 1], {"m": [0.9, 0.1, 0.6]})
+
+
+@pytest.mark.slow
+def test_a_baselines_run_saves_the_predictions_its_chapter_reads(tmp_path, monkeypatch,
+                                                                 real_root):
+    from bigtext_lite.experiments import baselines
+
+    path = Path(run_chapter("baselines", "quick", tmp_path / "results",
+                            overrides={"max_train": 400, "max_test": 200}))
+    result = json.loads(path.read_text())
+    assert result["predictions"] == "predictions/baselines-quick.json"
+    assert "permille" not in path.read_text()  # the result file stays small
+    monkeypatch.chdir(tmp_path)  # where a chapter finds results/
+    _, _, test = baselines.prepare(baselines.Settings(max_train=400, max_test=200))
+    labels, probs = load_predictions(test.texts, "baselines", "quick")
+    assert labels.tolist() == list(test.labels) and set(probs) == set(baselines.SAVED)
+    for row in result["rows"]:  # the saved predictions give the accuracy the run reported
+        name = row["config"].rsplit(",", 1)[0]
+        if name in probs:
+            assert np.mean((probs[name] > 0.5) == labels) == pytest.approx(row["test_acc"],
+                                                                           abs=1e-4)
