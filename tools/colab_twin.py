@@ -12,7 +12,8 @@ runtime restart on Colab).
     python tools/colab_twin.py 05_baselines 09_bert
     COLAB_PYTHON=/path/to/python3.13 python tools/colab_twin.py
 
-It tests what is committed (the clone is of HEAD) and writes results/colab-twin.json.
+It tests what is committed (the clone is of HEAD) and writes results/colab-twin.json (a
+rerun of some chapters replaces their rows; each row names its commit and date).
 """
 
 from __future__ import annotations
@@ -129,7 +130,12 @@ def run_chapter(path: Path, venv: Path, clone: Path, work: Path, env: dict) -> d
     seconds = time.perf_counter() - start
     error = None
     if done.returncode:
-        error = (done.stderr.strip().splitlines() or ["(no message)"])[-1][:300]
+        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+        error = re.sub(r"\x1b\[[0-9;]*m", "", last)[:300]  # without the terminal colours
+        kept = venv / "failed" / path.name  # the executed notebook, to read the traceback
+        kept.parent.mkdir(exist_ok=True)
+        shutil.copy(copy, kept)
+        error += f" (the run: {kept.relative_to(ROOT)})"
     changed = replaced(preloaded, freeze(venv))
     return {"chapter": path.stem, "ran": done.returncode == 0, "seconds": round(seconds, 1),
             "preloaded_replaced": changed, "error": error}
@@ -160,20 +166,26 @@ def main() -> int:
             work.mkdir(parents=True)
             print(f"colab twin: {path.stem} ...", flush=True)
             row = run_chapter(path, TWIN, clone, work, env)
+            row.update(commit=commit, date=time.strftime("%Y-%m-%d", time.gmtime()))
             rows.append(row)
             status = "ok" if row["ran"] and not row["preloaded_replaced"] else "FAILED"
             print(f"  {status} in {row['seconds']:.0f} s"
                   + (f"; replaced {row['preloaded_replaced']}" if row["preloaded_replaced"] else "")
                   + (f"; {row['error']}" if row["error"] else ""), flush=True)
     runtime = RUNTIME.read_text()
-    result = {"runtime": re.search(r"Taken (\S+)", runtime)[1], "commit": commit,
+    result = {"runtime": re.search(r"Taken (\S+)", runtime)[1],
               "python": subprocess.run([TWIN / "bin" / "python", "-V"], capture_output=True,
                                        text=True).stdout.split()[-1],
               "packages": pinned(runtime), "chapters": rows}
-    if not args.chapters:
-        out = ROOT / "results" / "colab-twin.json"
-        out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-        print(f"colab twin: wrote {out.relative_to(ROOT)}")
+    out = ROOT / "results" / "colab-twin.json"
+    if args.chapters and out.exists():  # a rerun of some chapters replaces their rows only
+        before = json.loads(out.read_text(encoding="utf-8"))
+        if before["packages"] == result["packages"]:
+            ran = {r["chapter"] for r in rows}
+            result["chapters"] = sorted([r for r in before["chapters"] if r["chapter"] not in ran]
+                                        + rows, key=lambda r: r["chapter"])
+    out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(f"colab twin: wrote {out.relative_to(ROOT)}")
     return 0 if all(r["ran"] and not r["preloaded_replaced"] for r in rows) else 1
 
 
