@@ -32,22 +32,35 @@ def test_predictions_of_other_reviews_or_of_the_wrong_size_are_refused():
         predictions.pack(TEXTS, [1, 0, 1, 1], {"m": [0.9, 0.1, 0.6]})
 
 
-@pytest.mark.slow
-def test_a_baselines_run_saves_the_predictions_its_chapter_reads(tmp_path, monkeypatch,
-                                                                 real_root):
-    from bigtext_lite.experiments import baselines
+TINY = {  # chapter: (settings small enough for a test, where its test texts come from)
+    "baselines": {"max_train": 400, "max_test": 200},
+    "lstm": {"max_train": 300, "max_test": 100, "max_len": 40, "embed_dim": 8, "hidden": 8,
+             "num_epochs": 1, "vector_texts": 300, "vector_num_epochs": 1},
+    "bert": {"max_train": 60, "max_test": 30, "max_len": 32, "batch_size": 8},
+}
 
-    path = Path(run_chapter("baselines", "quick", tmp_path / "results",
-                            overrides={"max_train": 400, "max_test": 200}))
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", TINY)
+def test_a_run_saves_the_predictions_its_chapter_reads(chapter, tmp_path, monkeypatch,
+                                                       real_root):
+    from bigtext_lite.experiments import chapter_module
+
+    module = chapter_module(chapter)
+    path = Path(run_chapter(chapter, "quick", tmp_path / "results", overrides=TINY[chapter]))
     result = json.loads(path.read_text())
-    assert result["predictions"] == "predictions/baselines-quick.json"
+    assert result["predictions"] == f"predictions/{chapter}-quick.json"
     assert "permille" not in path.read_text()  # the result file stays small
     monkeypatch.chdir(tmp_path)  # where a chapter finds results/
-    _, _, test = baselines.prepare(baselines.Settings(max_train=400, max_test=200))
-    labels, probs = load_predictions(test.texts, "baselines", "quick")
-    assert labels.tolist() == list(test.labels) and set(probs) == set(baselines.SAVED)
+    s = module.Settings.for_profile("quick").with_overrides(TINY[chapter])
+    texts = (module.prepare(s)[2].texts if chapter == "baselines"
+             else module.prepare(s)["test_texts"])
+    labels, probs = load_predictions(texts, chapter, "quick")
+    assert len(labels) == len(texts) == result["test_size"]
+    kept = set(module.SAVED) if chapter == "baselines" else {result["best_config"]}
+    assert set(probs) == kept
     for row in result["rows"]:  # the saved predictions give the accuracy the run reported
-        name = row["config"].rsplit(",", 1)[0]
+        name = row["config"].rsplit(",", 1)[0] if chapter == "baselines" else row["config"]
         if name in probs:
-            assert np.mean((probs[name] > 0.5) == labels) == pytest.approx(row["test_acc"],
-                                                                           abs=1e-4)
+            assert predictions.accuracy(probs[name], labels) == pytest.approx(row["test_acc"],
+                                                                              abs=1e-4)

@@ -27,7 +27,7 @@ from bigtext_lite import config
 from bigtext_lite.data import load_imdb
 from bigtext_lite.data.batching import BucketBatchSampler, pad_collate
 from bigtext_lite.data.reviews import train_valid_split
-from bigtext_lite.experiments import settings
+from bigtext_lite.experiments import predictions, settings
 from bigtext_lite.experiments.settings import profiled
 from bigtext_lite.experiments.timing import time_steps
 from bigtext_lite.models import bert
@@ -153,16 +153,18 @@ def run(s: Settings, save_partial=lambda result: None) -> dict:
         out["throughput"] = throughput(s.checkpoint, compile=True)
         print(out["throughput"], flush=True)
         save_partial(out)
-    rows = []
+    rows, probs = [], {}
     # every truncation with the first pooling, then the other poolings with the first truncation
     runs = [(t, s.poolings[0]) for t in s.truncations] + [(s.truncations[0], p)
                                                           for p in s.poolings[1:]]
     for truncation, pooling in runs:
         start = time.perf_counter()
         model, history = fine_tune(data, s, truncation, pooling=pooling)
-        rows.append({"config": f"{s.checkpoint}, {truncation}, {s.max_len} tokens, {pooling}",
-                     "truncation": truncation, "pooling": pooling,
-                     "test_acc": round(test_accuracy(model, data, s, truncation), 4),
+        name = f"{s.checkpoint}, {truncation}, {s.max_len} tokens, {pooling}"
+        probs[name] = predictions.positive_probabilities(model, loader(data, "test", s,
+                                                                       truncation))
+        rows.append({"config": name, "truncation": truncation, "pooling": pooling,
+                     "test_acc": round(predictions.accuracy(probs[name], data["test"][1]), 4),
                      "val_acc": round(history.epochs[-1]["val_acc"], 4),
                      "epochs": len(history.epochs),
                      "train_seconds": round(sum(history.column("time")), 1),
@@ -171,5 +173,7 @@ def run(s: Settings, save_partial=lambda result: None) -> dict:
         save_partial({**out, "rows": rows})
         del model
     best = max(rows, key=lambda r: r["val_acc"])
-    out.update({"rows": rows, "best_config": best["config"], "test_acc": best["test_acc"]})
+    out.update({"rows": rows, "best_config": best["config"], "test_acc": best["test_acc"],
+                "predictions": predictions.pack(data["test_texts"], data["test"][1],
+                                                {best["config"]: probs[best["config"]]})})
     return out

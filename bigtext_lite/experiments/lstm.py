@@ -24,7 +24,7 @@ from bigtext_lite.data import basic_english, load_imdb
 from bigtext_lite.data.batching import bucketed_loader, pad_collate
 from bigtext_lite.data.reviews import train_valid_split
 from bigtext_lite.data.text import Vocab, numericalize
-from bigtext_lite.experiments import settings
+from bigtext_lite.experiments import predictions, settings
 from bigtext_lite.experiments.official import train_official
 from bigtext_lite.experiments.settings import profiled
 from bigtext_lite.experiments.timing import time_steps
@@ -176,12 +176,15 @@ def run(s: Settings, save_partial=lambda result: None) -> dict:
     # Last: the naive variants, slow on long random batches.
     configs["random, last state"] = dict(pooling="last")
     configs["random, last state, not packed"] = dict(pooling="last", packed=False)
-    rows = []
+    rows, probs = [], {}
     for name, overrides in configs.items():
         config.seed_everything(0)  # every configuration starts from the same draws
         model = make_model(data, s, **overrides)
         history = train(model, data, s, bucketed=overrides.get("packed", True))
-        rows.append({"config": name, "test_acc": round(test_accuracy(model, data, s), 4),
+        probs[name] = predictions.positive_probabilities(model, loader(data, "test", s,
+                                                                       shuffle=False))
+        rows.append({"config": name,
+                     "test_acc": round(predictions.accuracy(probs[name], data["test"][1]), 4),
                      "best_epoch": history.best_epoch, "epochs_run": len(history.epochs),
                      "val_acc": round(tested_val_acc(history, s), 4),
                      "seconds_per_epoch": round(sum(history.column("time")) / len(history.epochs),
@@ -189,7 +192,9 @@ def run(s: Settings, save_partial=lambda result: None) -> dict:
         print(rows[-1], flush=True)
         save_partial({**out, "rows": rows})
     best = max(rows, key=lambda r: r["val_acc"])  # chosen on validation, reported on test
-    out.update({"rows": rows, "best_config": best["config"], "test_acc": best["test_acc"]})
+    out.update({"rows": rows, "best_config": best["config"], "test_acc": best["test_acc"],
+                "predictions": predictions.pack(data["test_texts"], data["test"][1],
+                                                {best["config"]: probs[best["config"]]})})
     if config.device().type == "cuda":
         out["epoch_seconds"] = epoch_seconds(data, s)
         print(out["epoch_seconds"], flush=True)

@@ -14,6 +14,8 @@ import hashlib
 
 import numpy as np
 
+from bigtext_lite.train import predict, resolve_amp
+
 
 def fingerprint(texts) -> str:
     """A short hash of the test texts in their order."""
@@ -49,3 +51,16 @@ def unpack(saved: dict, texts) -> tuple[np.ndarray, dict[str, np.ndarray]]:
                          f"({len(saved['labels']):,} saved): load the run's test set")
     labels = np.frombuffer(saved["labels"].encode("ascii"), dtype=np.uint8) - ord("0")
     return labels, {name: np.asarray(p) / 1000 for name, p in saved["permille"].items()}
+
+
+def positive_probabilities(model, loader) -> np.ndarray:
+    """(reviews,) P(positive) of a two-class model on every review of ``loader``, in its
+    dataset's order, under the autocast its device allows (as ``evaluate``)."""
+    device = next(model.parameters()).device
+    probs, _ = predict(model, loader, device=device, amp=resolve_amp("auto", device))
+    return probs[:, 1].numpy()
+
+
+def accuracy(probs, labels) -> float:
+    """The share of reviews whose decision (positive iff P > 0.5) is their label."""
+    return float(np.mean((np.asarray(probs) > 0.5) == np.asarray(labels)))
