@@ -1,8 +1,10 @@
 """Profiles, data and cache locations, device choice and seeding.
 
 One switch, the environment variable ``BIGTEXT_PROFILE``, decides how big a run is:
-``quick`` (CI, nbval, a laptop: real data, small subsets, few epochs) or ``full``
-(the published run, meant for a GPU). Walkthrough: book/how_to_run.md.
+``quick`` (CI, nbval, a laptop: real data, small subsets, few epochs), ``colab`` (a
+learner's free Colab GPU, a T4: all of the data, one configuration, minutes a chapter)
+or ``full`` (the published run, every configuration, meant for a fast GPU).
+Walkthrough: book/how_to_run.md.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-PROFILES = ("quick", "full")
+PROFILES = ("quick", "colab", "full")
 DEFAULT_PROFILE = "quick"  # cheap by default: nobody starts a 2-hour run by accident
 
 

@@ -77,4 +77,4 @@ def test_a_bad_profile_is_one_line_for_every_command(monkeypatch, capsys):
     monkeypatch.setenv("BIGTEXT_PROFILE", "fast")
     assert cli.main(["info"]) == 2
     assert capsys.readouterr().err == (
-        "bigtext info: BIGTEXT_PROFILE='fast' is not a profile; use one of quick, full\n")
+        "bigtext info: BIGTEXT_PROFILE='fast' is not a profile; use one of quick, colab, full\n")

@@ -73,7 +73,7 @@ REFUSED = [  # (arguments after `bigtext run`, environment, what the one line sa
     ("lstm --set num_epochs=3 --set num_epochs=4", {},
      "--set num_epochs=4: num_epochs is set twice"),
     ("lsmt", {}, "unknown chapter 'lsmt'; choose one of baselines, bert,"),
-    ("lstm --profile fast", {}, "profile='fast' is not a profile; use one of quick, full"),
+    ("lstm --profile fast", {}, "profile='fast' is not a profile; use one of quick, colab, full"),
     ("lstm --tag a/b", {}, "tag 'a/b': use letters, digits and . _ + -"),
     ("lstm", {"BIGTEXT_PROFILE": "fast"}, "BIGTEXT_PROFILE='fast' is not a profile"),
     ("lstm", {"BIGTEXT_DATA": "<file>"}, "BIGTEXT_DATA='<file>' is a file, not a folder"),
@@ -231,6 +231,29 @@ def test_for_profile_gives_the_quick_defaults_or_the_full_values(monkeypatch):
         Toy.for_profile("fast")
     Toy.for_profile("full").sizes.append(4)  # each instance has its own list
     assert Toy.for_profile("full").sizes == [1, 2, 3] and Toy().sizes == [1, 2]
+
+
+@dataclasses.dataclass(frozen=True)
+class ToyColab(Settings):
+    size: int | None = profiled(10, full=None)  # the colab profile: the full value
+    configs: tuple = profiled(("a",), full=("a", "b", "c"), colab=("b",))
+
+
+def test_the_colab_profile_reads_the_full_data_and_keeps_what_it_names():
+    assert ToyColab.for_profile("colab") == ToyColab(None, ("b",))
+    assert ToyColab.for_profile("full") == ToyColab(None, ("a", "b", "c"))
+    assert ToyColab.for_profile("quick") == ToyColab(10, ("a",))
+    assert ToyColab.specs()["configs"].container is tuple  # read from all three profiles
+
+
+def test_the_colab_profile_of_the_lstm_chapter_trains_only_what_it_names(monkeypatch):
+    from bigtext_lite.experiments import lstm
+
+    colab = lstm.Settings.for_profile("colab")
+    assert colab.max_train is None and colab.configs == ("random, max pooling",)
+    assert set(colab.configs) < set(lstm.CONFIGS) == set(lstm.Settings.for_profile("full").configs)
+    with pytest.raises(ValueError, match="configs=.*among the LSTM chapter's configurations"):
+        colab.with_overrides({"configs": ("random, max pooling", "random, typo")})
 
 
 def test_with_overrides_checks_and_copies_settings_stay_frozen():

@@ -236,9 +236,11 @@ def render(results_dir: Path = ROOT / "results") -> str:
         if not chapter_runs:
             continue
         out += ["", f"## {title}", "", f"Chapter: {{ref}}`{label}`.", ""]
-        full = [r for r in chapter_runs if r["profile"] == "full"]
-        quick = [r for r in chapter_runs if r["profile"] != "full"]
-        for r in sorted(full, key=lambda r: r.get("tag") or ""):
+        # the full runs, then the colab ones (a learner's GPU), then the quick ones folded
+        full = sorted((r for r in chapter_runs if r["profile"] != "quick"),
+                      key=lambda r: (r["profile"] != "full", r.get("tag") or ""))
+        quick = [r for r in chapter_runs if r["profile"] == "quick"]
+        for r in full:
             out += _run(r)
         if quick and full:  # folded: a quick run shows the code works, not the model
             title = "The quick run" + ("s" if len(quick) > 1 else "") + " (CPU, small subsets)"

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     # No argparse choices: run_chapter checks both, in one line like every other mistake
     run.add_argument("chapter", help=f"one of: {', '.join(sorted(CHAPTERS))}")
     run.add_argument("--profile", default=None,
-                     help="quick or full (default: BIGTEXT_PROFILE, else quick)")
+                     help="quick, colab or full (default: BIGTEXT_PROFILE, else quick)")
     run.add_argument("--out", default="results",
                      help="folder for the JSON result (default: results)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

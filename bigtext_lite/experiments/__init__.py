@@ -1,4 +1,4 @@
-"""Reproduce a chapter's headline numbers: ``bigtext run <chapter> --profile quick|full``.
+"""Reproduce a chapter's headline numbers: ``bigtext run <chapter> --profile quick|colab|full``.
 
 Each chapter module here has a ``Settings`` dataclass (:mod:`.settings`: its quick and
 full values) and ``run(settings) -> dict``, which trains and evaluates what its chapter

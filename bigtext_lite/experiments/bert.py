@@ -45,8 +45,11 @@ class Settings(settings.Settings):
     num_epochs: int = profiled(1, full=2)  # passes over the training reviews
     lr: float = profiled(1e-4, full=5e-5)  # AdamW's peak learning rate
     warmup: float = 0.1  # the fraction of the steps over which the learning rate rises
-    truncations: tuple = profiled(("head+tail",), full=("head+tail", "head", "tail"))  # compared
-    poolings: tuple = ("cls", "mean")  # what the classifier reads; see bert.POOLINGS
+    truncations: tuple = profiled(("head+tail",), full=("head+tail", "head", "tail"),
+                              colab=("head+tail",))  # compared
+    # what the classifier reads (bert.POOLINGS); the first is fine-tuned with every
+    # truncation, the others with the first truncation
+    poolings: tuple = profiled(("cls", "mean"), full=("cls", "mean"), colab=("cls",))
 
 
 def collate(batch, pad_id: int):

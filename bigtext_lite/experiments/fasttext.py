@@ -36,7 +36,8 @@ class Settings(settings.Settings):
     # threads, the same for both implementations; the quick profile's one thread repeats
     # its numbers to the digit (Hogwild threads vary them by a few tenths of a point)
     thread: int = profiled(1, full=2)
-    repeats: int = profiled(1, full=3)  # trainings per setting and implementation, seeds 0, 1 ..
+    # trainings per setting and implementation, seeds 0, 1 ..
+    repeats: int = profiled(1, full=3, colab=1)
     # [(name, hyperparameters)] on pos / neg, and on the star rating; full: POLARITY, RATING
     polarity: list = profiled(QUICK_POLARITY, full=POLARITY)
     rating: list = profiled(QUICK_RATING, full=RATING)

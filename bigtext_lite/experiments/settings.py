@@ -6,8 +6,9 @@
         lr: float = 5e-3                                    # Adam's learning rate
 
 A field's default is its quick value; :func:`profiled` adds the full profile's value where
-it differs. ``Settings.for_profile("full")`` gives the full values, ``for_profile()`` those
-of ``BIGTEXT_PROFILE``. The chapter's notebook and ``bigtext run <chapter>`` both start
+it differs, and the colab profile's where that differs from the full one.
+``Settings.for_profile("full")`` gives the full values, ``for_profile()`` those of
+``BIGTEXT_PROFILE``. The chapter's notebook and ``bigtext run <chapter>`` both start
 from it, so a chapter's cells and its Results row come from one experiment.
 ``with_overrides`` changes some values, each checked first (:mod:`.spec`): an unknown name
 is refused with the closest known one, a value by its type and rule.
@@ -24,11 +25,16 @@ from bigtext_lite import config
 from bigtext_lite.config import SettingError
 from bigtext_lite.experiments.spec import FROM_ENV, Spec, spec_of
 
+_AS_FULL = object()  # the colab profile's value where a field names none
 
-def profiled(quick, *, full):
-    """A field whose value is ``quick`` in the quick profile and ``full`` in the full one."""
+
+def profiled(quick, *, full, colab=_AS_FULL):
+    """A field whose value is ``quick`` in the quick profile, ``full`` in the full one, and
+    ``colab`` in the colab one (by default the full value: the colab profile reads all of
+    the data, and leaves out what a free GPU has no time for)."""
     return dataclasses.field(default_factory=lambda: copy.deepcopy(quick),
-                             metadata={"full": full})
+                             metadata={"full": full,
+                                       "colab": full if colab is _AS_FULL else colab})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,12 +43,13 @@ class Settings:
 
     @classmethod
     def for_profile(cls, profile: str | None = None) -> Settings:
-        """The settings of ``profile`` ("quick" or "full"; None: ``BIGTEXT_PROFILE``)."""
+        """The settings of ``profile`` ("quick", "colab" or "full"; None:
+        ``BIGTEXT_PROFILE``)."""
         profile = config.profile() if profile is None else config.parse_profile(profile, "profile")
         if profile == "quick":
             return cls()
-        return cls(**{f.name: copy.deepcopy(f.metadata["full"])
-                      for f in dataclasses.fields(cls) if "full" in f.metadata})
+        return cls(**{f.name: copy.deepcopy(f.metadata[profile])
+                      for f in dataclasses.fields(cls) if profile in f.metadata})
 
     @classmethod
     def chapter(cls) -> str:
@@ -51,7 +58,7 @@ class Settings:
 
     @classmethod
     def specs(cls) -> dict[str, Spec]:
-        """Each setting's type and rule, read from its values in both profiles."""
+        """Each setting's type and rule, read from its values in every profile."""
         profiles = [cls.for_profile(p) for p in config.PROFILES]
         return {f.name: spec_of(f.name, [getattr(s, f.name) for s in profiles])
                 for f in dataclasses.fields(cls)}

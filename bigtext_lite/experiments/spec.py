@@ -46,6 +46,12 @@ def _is_fasttext_setting(pair: tuple) -> bool:
             and isinstance(pair[1], dict) and "epoch" in pair[1] and set(pair[1]) <= known)
 
 
+def _is_lstm_config(name: str) -> bool:
+    from bigtext_lite.experiments.lstm import CONFIGS  # it imports this module: not at the top
+
+    return name in CONFIGS
+
+
 CHECKPOINT = "naming 'minilm', a Hugging Face model or a folder holding config.json"
 FASTTEXT = "[name, {train_supervised arguments, epoch among them}]"
 RULES: dict[str, tuple[str, Callable]] = {  # setting -> (what it must be, in words; the test)
@@ -57,6 +63,8 @@ RULES: dict[str, tuple[str, Callable]] = {  # setting -> (what it must be, in wo
     "warmup": ("in [0, 1]", lambda v: 0 <= v <= 1),  # the fraction of steps spent warming up
     "truncations": (f"among {', '.join(TRUNCATIONS)}", lambda v: v in TRUNCATIONS),
     "poolings": (f"among {', '.join(POOLINGS)}", lambda v: v in POOLINGS),
+    "configs": ("among the LSTM chapter's configurations (experiments/lstm.py: CONFIGS)",
+                _is_lstm_config),
     "checkpoint": (CHECKPOINT, _is_checkpoint), "bert": (CHECKPOINT, _is_checkpoint),
     "polarity": (FASTTEXT, _is_fasttext_setting), "rating": (FASTTEXT, _is_fasttext_setting),
 }

@@ -53,14 +53,17 @@ class Settings(settings.Settings):
     # threads (ours: Hogwild processes) of every trainer; None: every core. The quick
     # profile's one thread repeats its numbers to the digit, as more threads do not.
     thread: int | None = profiled(1, full=None)
-    compare: bool = True  # also train with the official fastText and gensim, if installed
+    # also train with the official fastText and gensim, if installed (not on Colab: the
+    # yardsticks take as long as ours)
+    compare: bool = profiled(True, full=True, colab=False)
     curve: bool = True  # draw the learning curve
     sizes: list = profiled([250, 2_000],  # the curve's labelled reviews
-                           full=[250, 500, 1_000, 2_500, 5_000, 10_000, 25_000])
+                           full=[250, 500, 1_000, 2_500, 5_000, 10_000, 25_000],
+                           colab=[250, 1_000, 5_000, 25_000])
     max_test: int | None = profiled(2_000, full=None)  # the curve's test reviews; full: all
     max_len: int = profiled(400, full=800)  # tokens a review is cut to
     vocab_size: int = profiled(20_000, full=50_000)  # the classifier's vocabulary
-    repeats: int = 3  # trainings per point of the curve, seeds 0, 1, ..
+    repeats: int = profiled(3, full=3, colab=1)  # trainings per point of the curve, seeds 0, ..
     # reviews one training of the curve goes through (epochs: this / size, 3 to 40), the
     # same for every arm; the quick profile's half keeps its three seeds affordable
     examples: int = profiled(5_000, full=10_000)
