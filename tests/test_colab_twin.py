@@ -49,3 +49,34 @@ def test_a_changed_or_removed_preloaded_package_is_reported():
     assert twin.replaced(before, dict(before)) == []
     after = {"torch": "2.13.0", "tqdm": "4.67.1"}
     assert twin.replaced(before, after) == ["numpy 2.1.3 -> removed", "torch 2.11.0 -> 2.13.0"]
+
+
+spec_rt = importlib.util.spec_from_file_location("sync_runtime", ROOT / "tools" / "sync_runtime.py")
+sync_runtime = importlib.util.module_from_spec(spec_rt)
+spec_rt.loader.exec_module(sync_runtime)
+
+
+def test_every_chapters_runtime_lines_are_its_measurements():
+    """Each chapter's *Runtime* lines are what tools/sync_runtime.py writes from
+    results/colab-twin.json and the full runs: a time typed by hand would drift."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "tools/sync_runtime.py", "--check"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_runtime_lines_say_what_was_measured_and_what_is_an_estimate(tmp_path):
+    nb = nbformat.read(ROOT / "notebooks" / "08_lstm.ipynb", as_version=4)
+    twin_run = {"runtime": "2026-11", "python": "3.13.0",
+                "packages": {"torch": "2.11.0", "transformers": "5.15.1"},
+                "chapters": [{"chapter": "08_lstm", "ran": True, "seconds": 319.4,
+                              "date": "2026-12-02"}]}
+    text = sync_runtime.block(nb, "08_lstm", twin_run)
+    assert "about 5 min on 2 CPU cores" in text and "Colab twin, 2026-12-02" in text
+    assert "*Checked against*: Colab's runtime of 2026-11 (Python 3.13, torch 2.11.0" in text
+    assert "an estimate" in text and "not measured on a T4" in text
+    twin_run["chapters"][0]["ran"] = False
+    with pytest.raises(SystemExit, match="failed in the Colab twin"):
+        sync_runtime.block(nb, "08_lstm", twin_run)

@@ -1,0 +1,151 @@
+"""Write each chapter's *Runtime* lines (its first cell) from the runs that measured them,
+so the times a reader is promised cannot drift from the measurements:
+
+- the quick profile on 2 CPU cores: results/colab-twin.json (`make colab-twin`), which ran
+  every chapter end to end in Colab's packages, its install cell included;
+- the full profile: the chapter's published results/<run>-full.json (its wall time,
+  device and date), when there is one;
+- a Colab T4: not measured (no T4 here); the estimate and its grounds are written out.
+
+    python tools/sync_runtime.py          # rewrite the lines that are out of date
+    python tools/sync_runtime.py --check  # exit 1 and list them (what the tests do)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+# From "*Runtime*" up to the prerequisites line (or the end of the cell).
+BLOCK = re.compile(r"^\*Runtime\*.*?(?=^\*Prerequisites\*|\Z)", re.M | re.S)
+RUN = re.compile(r"experiments import (\w+) as experiment")
+# Chapters that train on the GPU when there is one; the others run on the CPU anywhere.
+GPU_RUNS = {"training_loop", "word_vectors", "lstm", "bert"}
+# Why a T4 should take 10-15x an H100's time: its memory bandwidth (320 GB/s against
+# 3,350) and dense fp16/bf16 tensor throughput (65 TFLOPS against 989), vendor figures.
+T4_FACTOR = "10 to 15 times"
+
+
+def minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def load(name: str) -> dict | None:
+    path = RESULTS / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def run_name(nb) -> str | None:
+    """The chapter's `bigtext run` name, from its parameters cell (None: it has none)."""
+    found = RUN.search("\n".join(c.source for c in nb.cells if c.cell_type == "code"))
+    return found[1] if found else None
+
+
+def full_sentence(run: str | None) -> str:
+    full = load(f"{run}-full.json") if run else None
+    if run is None or not (ROOT / "bigtext_lite" / "experiments" / f"{run}.py").exists():
+        return ""
+    if full is None:
+        return " The `full` profile has not been run for the book yet."
+    done = "" if full.get("complete", True) else " (the published run is incomplete)"
+    return (f" The `full` profile took {minutes(full['wall_seconds'])} on "
+            f"{'one ' if full['device'].startswith('NVIDIA') else ''}{full['device']} "
+            f"({full['date'][:10]}){done}.")
+
+
+def t4_sentence(run: str | None) -> str:
+    if run not in GPU_RUNS:
+        return ("On a Colab T4 runtime expect about the CPU time: the chapter computes on the "
+                "CPU, and Colab's free runtime has 2 CPU cores too (an estimate).")
+    return ("On a Colab T4 the quick profile should take no longer than on 2 CPU cores, and "
+            f"the full profile about {T4_FACTOR} its time on an H100 (an estimate from the "
+            "two GPUs' memory bandwidth and tensor throughput; not measured on a T4).")
+
+
+def row_of(run: dict | None, config: str) -> dict | None:
+    return next((r for r in (run or {}).get("rows", []) if r["config"] == config), None)
+
+
+def colab_sentence(run: str | None) -> str:
+    """What the `colab` profile (experiments' Settings: all the data, the headline
+    configuration, one seed) adds up to, from the published run of the same settings."""
+    if run in {"text_pipeline", "training_loop", "baselines"}:
+        return " The `colab` profile is the `full` one here."
+    if run == "fasttext":
+        return (" The `colab` profile trains each setting once instead of three times: about "
+                "a third of the `full` profile's time, on the CPU as there.")
+    if run == "word_vectors":
+        return (" The `colab` profile trains the curve once per size and leaves out the "
+                "official fastText and gensim: not timed yet.")
+    if run == "lstm":
+        r = row_of(load("lstm-full-b256.json"), "random, max pooling")
+        return "" if r is None else (
+            f" The `colab` profile trains max pooling only, at batch 256: the published run "
+            f"of those settings reached {100 * r['test_acc']:.2f} % in {r['epochs_run']} "
+            f"epochs of {r['seconds_per_epoch']:.1f} s on an H100; expect {T4_FACTOR} as "
+            f"long an epoch on a T4 (an estimate).")
+    if run == "bert":
+        full = load("bert-full.json")
+        r = row_of(full, "minilm, head+tail, 512 tokens")
+        return "" if r is None else (
+            f" The `colab` profile fine-tunes head+tail with [CLS] only: "
+            f"{r['total_seconds']:.0f} s and {100 * r['test_acc']:.2f} % in the published run "
+            f"on an H100; expect {T4_FACTOR} as long on a T4 (an estimate).")
+    return ""
+
+
+def block(nb, name: str, twin: dict) -> str:
+    """The chapter's *Runtime* and *Checked against* lines."""
+    row = next(r for r in twin["chapters"] if r["chapter"] == name)
+    if not row["ran"]:
+        raise SystemExit(f"{name} failed in the Colab twin: fix it before writing its runtime")
+    run = run_name(nb)
+    profile = "the `quick` profile" if full_sentence(run) else "it"
+    packages = twin["packages"]
+    return (f"*Runtime*: {profile} takes about {minutes(row['seconds'])} on 2 CPU cores, "
+            f"install included (run end to end in the book's Colab twin, "
+            f"{row['date']}).{full_sentence(run)}{colab_sentence(run)} {t4_sentence(run)}\n"
+            f"*Checked against*: Colab's runtime of {twin['runtime']} (Python "
+            f"{twin['python'].rsplit('.', 1)[0]}, torch {packages['torch']}, transformers "
+            f"{packages['transformers']}), rebuilt by the book's Colab twin.\n")
+
+
+def sync(path: Path, twin: dict, write: bool) -> bool:
+    """Return True if ``path`` already matched; rewrite it when ``write``."""
+    nb = nbformat.read(path, as_version=4)
+    first = nb.cells[0]
+    if not BLOCK.search(first.source):
+        raise SystemExit(f"{path.name}: its first cell has no *Runtime* line")
+    new = BLOCK.sub(lambda m: block(nb, path.stem, twin), first.source, count=1)
+    if new == first.source:
+        return True
+    if write:
+        first.source = new
+        nbformat.write(nb, path)
+    return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report, change nothing")
+    args = parser.parse_args()
+    twin = load("colab-twin.json")
+    if twin is None:
+        print("no results/colab-twin.json: run `make colab-twin` first")
+        return 1
+    stale = [nb for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+             if not sync(nb, twin, not args.check)]
+    for nb in stale:
+        print(f"{'out of date' if args.check else 'updated'}: {nb.relative_to(ROOT)}")
+    return 1 if stale and args.check else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
