@@ -61,15 +61,19 @@ class CrossEntropyWithGrad(torch.autograd.Function):
         return g * ctx.grad_formula(z, y), None, None
 
 
-def passes_gradcheck(grad_formula, batch: int = 4, classes: int = 5, seed: int = 0) -> bool:
+def passes_gradcheck(grad_formula, batch: int = 4, classes: int = 5,
+                     seed: int = 0) -> bool:
     """Whether ``grad_formula(z, y)`` is the gradient of :func:`cross_entropy` by
-    ``torch.autograd.gradcheck``: finite differences of the forward against the formula,
-    on random float64 logits z: (batch, classes). False, not an exception, when it is not."""
+    ``torch.autograd.gradcheck``: finite differences of the forward against the
+    formula, on random float64 logits z: (batch, classes). False, not an exception,
+    when it is not."""
     g = torch.Generator().manual_seed(seed)
-    z = torch.randn(batch, classes, dtype=torch.float64, generator=g, requires_grad=True)
+    z = torch.randn(batch, classes, dtype=torch.float64, generator=g,
+                    requires_grad=True)
     y = torch.randint(0, classes, (batch,), generator=g)
-    return torch.autograd.gradcheck(lambda z: CrossEntropyWithGrad.apply(z, y, grad_formula),
-                                    (z,), raise_exception=False)
+    return torch.autograd.gradcheck(
+        lambda z: CrossEntropyWithGrad.apply(z, y, grad_formula), (z,),
+        raise_exception=False)
 
 
 # --- backpropagation through a two-layer MLP ------------------------------------
@@ -127,8 +131,10 @@ def adam_step(params, grads, state, lr, betas=(0.9, 0.999), eps=1e-8, weight_dec
             p *= 1 - lr * weight_decay
         else:
             g = g + weight_decay * p
-        m = state[("m", i)] = b1 * state.get(("m", i), torch.zeros_like(p)) + (1 - b1) * g
-        v = state[("v", i)] = b2 * state.get(("v", i), torch.zeros_like(p)) + (1 - b2) * g * g
+        m = state[("m", i)] = (b1 * state.get(("m", i), torch.zeros_like(p))
+                               + (1 - b1) * g)
+        v = state[("v", i)] = (b2 * state.get(("v", i), torch.zeros_like(p))
+                               + (1 - b2) * g * g)
         m_hat, v_hat = (m / (1 - b1**t), v / (1 - b2**t)) if bias_correction else (m, v)
         p -= lr * m_hat / (v_hat.sqrt() + eps)
 
@@ -294,11 +300,12 @@ def mse_grads(X, w, b, y):
     return 2 / len(y) * X.T @ r, 2 / len(y) * r.sum()
 
 
-def batch_norm(x, gamma, beta, running_mean, running_var, training=True, momentum=0.1, eps=1e-5):
-    """gamma (x - mu) / sqrt(var + eps) + beta for x: (B, d), as nn.BatchNorm1d computes it.
-    Training: mu and the biased var (divide by B) of this batch, and the running statistics
-    move in place, r <- (1 - momentum) r + momentum * stat, with the UNBIASED var (B - 1).
-    Evaluation: the running statistics, and nothing changes."""
+def batch_norm(x, gamma, beta, running_mean, running_var, training=True, momentum=0.1,
+               eps=1e-5):
+    """gamma (x - mu) / sqrt(var + eps) + beta for x: (B, d), as nn.BatchNorm1d does.
+    Training: mu and the biased var (divide by B) of this batch, and the running
+    statistics move in place, r <- (1 - momentum) r + momentum * stat, with the
+    UNBIASED var (B - 1). Evaluation: the running statistics, and nothing changes."""
     if training:
         mu, var = x.mean(0), x.var(0, unbiased=False)
         with torch.no_grad():

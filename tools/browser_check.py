@@ -9,6 +9,9 @@ For each page of ``_build/html`` (served on 127.0.0.1) it checks that
 - MathJax ran and rendered every formula (no ``mjx-merror``, no raw ``$$``,
   ``\\(`` or ``\\[`` left in the visible text),
 - exercise solutions are hidden until their button is clicked, and shown after,
+- on a chapter (a page under ``notebooks/``) no code scrolls sideways: neither a
+  cell's input nor highlighted code in its output (``show_source``); printed text
+  may. It prints how many characters of code fit a line at the default window,
 
 and saves screenshots of the home page and of one chapter. The book loads
 MathJax from a CDN; this machine may have no internet, so the server hands the
@@ -17,34 +20,29 @@ browser a local copy of the same MathJax 3 (``npm pack mathjax@3``, cached under
 
     python tools/browser_check.py _build/html [--screenshots DIR] [--pages N]
 
-Needs Debian's ``chromium`` (``apt-get install chromium``) and ``websocket-client``.
+Needs Debian's ``chromium`` (``apt-get install chromium``) and ``websocket-client``;
+tools/chromium.py drives it.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import functools
 import http.server
-import json
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
+
+from chromium import WINDOW, Chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 MATHJAX_CDN = re.compile(rb"https://cdn\.jsdelivr\.net/npm/mathjax@3/es5/")
 MATHJAX_VERSION = "3.2.2"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--window-size=1280,900"]
 
 
 def local_mathjax(cache: Path = ROOT / ".venv" / "mathjax") -> Path:
@@ -102,110 +100,6 @@ def serve(folder: Path, mathjax: Path):
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-class Chromium:
-    """Headless Chromium driven through the DevTools protocol (one tab)."""
-
-    def __init__(self, binary: str | None = None):
-        import websocket  # websocket-client
-
-        binary = binary or shutil.which("chromium") or shutil.which("chromium-browser")
-        if not binary:
-            raise SystemExit("chromium not found: apt-get install chromium")
-        self.profile = tempfile.mkdtemp(prefix="bigtext-chromium-")
-        self.proc = subprocess.Popen([binary, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}",
-                                      "--remote-debugging-port=0", "about:blank"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port_file = Path(self.profile) / "DevToolsActivePort"
-        for _ in range(300):
-            if port_file.exists() and port_file.read_text().strip():
-                break
-            time.sleep(0.1)
-        else:
-            self.close()
-            raise SystemExit("chromium did not start (no DevToolsActivePort after 30 s)")
-        port = port_file.read_text().split()[0]
-        tabs = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list",
-                                                 timeout=10).read())
-        page = next(t for t in tabs if t["type"] == "page")
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60,
-                                              suppress_origin=True)
-        self.next_id, self.events = 0, []
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            self.call(f"{domain}.enable")
-
-    def call(self, method: str, **params):
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == self.next_id:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            self.events.append(msg)
-
-    def evaluate(self, expression: str, await_promise: bool = False):
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
-                           awaitPromise=await_promise)
-        if "exceptionDetails" in result:
-            details = result["exceptionDetails"]
-            raise RuntimeError(f"page script failed: "
-                               f"{details.get('exception', {}).get('description') or details}")
-        return result["result"].get("value")
-
-    def open(self, url: str, timeout: float = 30):
-        self.events, self.base = [], url.split("/", 3)[0] + "//" + url.split("/", 3)[2]
-        self.call("Page.navigate", url=url)
-        deadline = time.time() + timeout
-        while time.time() < deadline:  # wait for the load event
-            if any(e.get("method") == "Page.loadEventFired" for e in self.events):
-                return
-            self.ws.settimeout(max(0.1, deadline - time.time()))
-            self.events.append(json.loads(self.ws.recv()))
-        raise RuntimeError(f"{url} did not finish loading in {timeout:.0f} s")
-
-    def errors(self) -> list[str]:
-        """Problems seen since the last ``open``. Requests to other hosts are left out:
-        offline they cannot load, and the book only links to them (Colab badge, CDNs)."""
-        self.local = {e["params"]["requestId"]: e["params"]["request"]["url"] for e in self.events
-                      if e.get("method") == "Network.requestWillBeSent"
-                      and e["params"]["request"]["url"].startswith(self.base)}
-        out = []
-        for e in self.events:
-            m, p = e.get("method"), e.get("params", {})
-            if m == "Runtime.exceptionThrown":
-                out.append("JavaScript exception: " + p["exceptionDetails"].get("exception", {})
-                           .get("description", p["exceptionDetails"].get("text", ""))
-                           .splitlines()[0])
-            elif m == "Runtime.consoleAPICalled" and p.get("type") == "error":
-                out.append("console error: "
-                           + " ".join(str(a.get("value", a.get("description", "")))
-                                      for a in p.get("args", [])))
-            elif (m == "Log.entryAdded" and p["entry"]["level"] == "error"
-                  # asked for by the browser itself
-                  and not p["entry"].get("url", "").endswith("/favicon.ico")
-                  and (p["entry"].get("source") != "network"
-                       or p["entry"].get("url", "").startswith(self.base))):
-                out.append(f"console error: {p['entry']['text']} "
-                           f"{p['entry'].get('url', '')}".strip())
-            elif (m == "Network.loadingFailed" and not p.get("canceled")
-                  and p.get("requestId") in self.local):
-                out.append(f"request failed: {p.get('errorText')} {self.local[p['requestId']]}")
-        return out
-
-    def screenshot(self, path: Path):
-        data = self.call("Page.captureScreenshot", format="png")["data"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(data))
-
-    def close(self):
-        try:
-            self.proc.terminate()
-            self.proc.wait(10)
-        finally:
-            shutil.rmtree(self.profile, ignore_errors=True)
-
-
 # Runs in the page once MathJax has finished: everything the checks need, as JSON.
 _INSPECT = r"""(() => {
   const skip = new Set(["SCRIPT", "STYLE", "CODE", "PRE", "TEXTAREA", "MJX-CONTAINER",
@@ -241,6 +135,29 @@ _INSPECT = r"""(() => {
     ids: [...document.querySelectorAll("[id]")].map(e => e.id),
     solutions: [...document.querySelectorAll(".solution.dropdown")].map(s =>
         [...s.children].filter(c => !c.classList.contains("admonition-title")).some(visible)),
+    // Code a reader must scroll sideways: a cell's input, or highlighted code in its
+    // output (show_source displays IPython's Code as HTML). Printed text is left out.
+    wideCode: [...document.querySelectorAll(".cell_input pre, .cell_output .text_html pre, "
+                                            + ".cell_output .text_markdown pre")]
+        .filter(pre => pre.scrollWidth > pre.clientWidth + 1).map(pre => ({
+          cell: (pre.closest(".cell")?.querySelector(".cell_input pre") || pre).textContent
+              .trim().split("\n")[0].slice(0, 60),
+          output: pre.closest(".cell_output") !== null,
+          longest: Math.max(...pre.textContent.split("\n").map(line => line.length)),
+        })),
+    // How many characters of code fit a line of the first input cell: its inner width
+    // (with the pixel wideCode allows) over the width of one character of its font.
+    codeColumn: (() => {
+      const pre = document.querySelector(".cell_input pre");
+      if (!pre || !pre.clientWidth) return null;
+      const probe = pre.appendChild(document.createElement("span"));
+      probe.textContent = "0".repeat(100);
+      const perChar = probe.getBoundingClientRect().width / 100;
+      probe.remove();
+      const {paddingLeft, paddingRight} = getComputedStyle(pre);
+      const inner = pre.clientWidth - parseFloat(paddingLeft) - parseFloat(paddingRight);
+      return Math.floor((inner + 1) / perChar);
+    })(),
   };
 })()"""
 
@@ -263,7 +180,9 @@ def redirect_target(page: Path) -> Path | None:
     return (page.parent / found.group(1).decode()).resolve() if found else None
 
 
-def check_page(browser: Chromium, base: str, folder: Path, page: Path, ids_of) -> list[str]:
+def check_page(browser: Chromium, base: str, folder: Path, page: Path, ids_of,
+               columns: dict[str, int] | None = None) -> list[str]:
+    """The page's problems; a chapter's code column (characters a line) goes in ``columns``."""
     target = redirect_target(page)
     # the browser leaves at once: check where it goes (a page checked on its own)
     if target is not None:
@@ -274,6 +193,7 @@ def check_page(browser: Chromium, base: str, folder: Path, page: Path, ids_of) -
     ready = browser.evaluate("window.MathJax && MathJax.startup && MathJax.startup.promise "
                              "? MathJax.startup.promise.then(() => true) : false",
                              await_promise=True)
+    browser.evaluate("document.fonts.ready.then(() => true)", await_promise=True)  # code's width
     seen = browser.evaluate(_INSPECT)
     problems = browser.errors()
     if not ready and MATHJAX_CDN.search(page.read_bytes()):
@@ -294,6 +214,12 @@ def check_page(browser: Chromium, base: str, folder: Path, page: Path, ids_of) -
             problems.append(f"dead link: {link[len(base):]}")
         elif anchor and file.suffix == ".html" and urllib.parse.unquote(anchor) not in ids_of(file):
             problems.append(f"link to a missing anchor: {link[len(base):]}")
+    if page.relative_to(folder).parts[0] == "notebooks":
+        problems += [f"code scrolls sideways: cell {c['cell']!r} "
+                     f"({'output' if c['output'] else 'input'}), longest line {c['longest']} "
+                     f"characters" for c in seen["wideCode"]]
+        if columns is not None and seen["codeColumn"]:
+            columns[page.relative_to(folder).as_posix()] = seen["codeColumn"]
     if any(seen["solutions"]):
         problems.append("an exercise solution is visible before its button is clicked")
     elif seen["solutions"] and not browser.evaluate(_CLICK_FIRST_SOLUTION, await_promise=True):
@@ -319,10 +245,16 @@ def check_site(folder: Path, screenshots: Path | None = None, limit: int | None 
         return id_cache[file]
 
     try:
-        report = {}
+        report, columns = {}, {}
         for page in pages:
             report[page.relative_to(folder).as_posix()] = check_page(browser, base, folder, page,
-                                                                     ids_of)
+                                                                     ids_of, columns)
+        if columns:
+            first, *_ = columns.items()
+            print(f"code column at the {WINDOW[0]}x{WINDOW[1]} window: {first[1]} characters "
+                  f"of code fit a line on {first[0]}"
+                  + (f" ({min(columns.values())} to {max(columns.values())} across "
+                     f"{len(columns)} chapters)" if len(set(columns.values())) > 1 else ""))
         if screenshots:
             chapters = [p for p in pages if p.parent.name == "notebooks"]
             home = folder / "index.html"

@@ -98,8 +98,8 @@ def fine_tune(data: dict, s: Settings, truncation: str = "head+tail", seed: int 
     total = s.num_epochs * len(train_loader)
     scheduler = linear_warmup_decay(optimizer, int(s.warmup * total), total)
     history = fit(model, train_loader, num_epochs=s.num_epochs, optimizer=optimizer,
-                  scheduler=scheduler, valid_loader=valid_loader, amp="auto", clip_grad_norm=1.0,
-                  progress=verbose, verbose=verbose)
+                  scheduler=scheduler, valid_loader=valid_loader, amp="auto",
+                  clip_grad_norm=1.0, progress=verbose, verbose=verbose)
     return model, history
 
 

@@ -27,16 +27,13 @@ from bigtext_lite.data.text import Vocab, numericalize
 from bigtext_lite.experiments import predictions, settings
 from bigtext_lite.experiments.official import train_official
 from bigtext_lite.experiments.settings import profiled
+from bigtext_lite.experiments.spec import LSTM_CONFIGS
 from bigtext_lite.experiments.timing import time_steps
 from bigtext_lite.models.lstm import LSTMClassifier
 from bigtext_lite.train import evaluate, fit, resolve_amp
 from bigtext_lite.vectors import build_embedding_matrix
 
-# What the chapter compares: the embeddings (random or fastText vectors, frozen or not),
-# the pooling over the LSTM's states, and packing for the last state.
-CONFIGS = ("random, mean pooling", "random, max pooling", "fastText vectors, frozen, mean",
-           "fastText vectors, fine-tuned, mean", "random, last state",
-           "random, last state, not packed")
+CONFIGS = LSTM_CONFIGS  # what the chapter compares (experiments/spec.py)
 
 
 @dataclass(frozen=True)

@@ -53,10 +53,13 @@ def length_summary(lengths: np.ndarray) -> dict:
 
 
 def batches(lengths: np.ndarray, s: Settings) -> tuple[list, list]:
-    """(random batches, length-bucketed batches) of review indices, each epoch's worth."""
+    """(random batches, length-bucketed batches) of review indices, an epoch's worth
+    each."""
     order = np.random.default_rng(s.seed).permutation(len(lengths))
-    random_batches = [order[i:i + s.batch_size] for i in range(0, len(order), s.batch_size)]
-    bucketed = list(BucketBatchSampler(lengths, s.batch_size, shuffle=True, seed=s.seed))
+    random_batches = [order[i:i + s.batch_size]
+                      for i in range(0, len(order), s.batch_size)]
+    bucketed = list(BucketBatchSampler(lengths, s.batch_size, shuffle=True,
+                                       seed=s.seed))
     return random_batches, bucketed
 
 

@@ -55,7 +55,8 @@ class Data:
 def prepare(s: Settings) -> Data:
     """Validation split first (the same 2,500 reviews whatever the sizes), then the
     subsets, and the vocabulary from the training reviews alone."""
-    train_all, valid_all = train_valid_split(load_imdb("train"), valid_fraction=0.1, seed=s.seed)
+    train_all, valid_all = train_valid_split(load_imdb("train"), valid_fraction=0.1,
+                                             seed=s.seed)
     train = train_all.sample(s.max_train, seed=s.seed)
     valid = valid_all.sample(s.max_eval, seed=s.seed)
     test = load_imdb("test").sample(s.max_eval, seed=s.seed)

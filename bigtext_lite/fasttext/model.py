@@ -134,7 +134,8 @@ class FastText(nn.Module):
         return rows, -signs * torch.sigmoid(-signs * scores), loss
 
     @torch.no_grad()
-    def sgd_step(self, ids, offsets, weights, lengths, targets, lr: float, with_loss: bool = True):
+    def sgd_step(self, ids, offsets, weights, lengths, targets, lr: float,
+                 with_loss: bool = True):
         """One SGD step on a batch, each example's gradient taken at the same
         parameters and applied in full (fastText's ``Model::update``, written out).
         An example's rows are ids[offsets[b]:][:lengths[b]], each with its weight
@@ -148,7 +149,8 @@ class FastText(nn.Module):
         """
         hidden = F.embedding_bag(ids, self.input.weight, offsets, mode="sum",
                                  per_sample_weights=weights)  # (B, dim)
-        # rows: (B, R) or None; dscore: (B, R), or (B, K) when every example reads every row
+        # rows: (B, R) or None;
+        # dscore: (B, R), or (B, K) when every example reads every row
         rows, dscore, loss = self.score_gradient(hidden, targets, with_loss=with_loss)
         dscore.mul_(-lr)  # the output update's factor; dscore @ output is then -lr * g
         if rows is None:  # every row: two small matrix products
@@ -159,10 +161,12 @@ class FastText(nn.Module):
             step_hidden = (dscore[:, None, :] @ self.output[rows])[:, 0]  # (B, dim)
             step_output = dscore[..., None] * hidden[:, None, :]  # (B, R, dim)
             # a row read by several examples (or twice by one) gets every step, summed
-            self.output.index_put_((rows.reshape(-1),), step_output.flatten(0, 1),  # (B * R, dim)
+            self.output.index_put_((rows.reshape(-1),),
+                                   step_output.flatten(0, 1),  # (B * R, dim)
                                    accumulate=True)
         # each example's step, given to each of its rows, times the row's weight
-        per_row = step_hidden.repeat_interleave(lengths, dim=0, output_size=len(ids))  # (N, dim)
+        # (N, dim)
+        per_row = step_hidden.repeat_interleave(lengths, dim=0, output_size=len(ids))
         per_row = per_row * weights[:, None]  # (N, dim)
         self.input.weight.index_put_((ids,), per_row, accumulate=True)
         return loss

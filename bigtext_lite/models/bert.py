@@ -135,13 +135,16 @@ class Layer(nn.Module):
     def forward(self, x, mask):
         B, T, H = x.shape  # x: (B, T, H); mask: (B, 1, 1, T)
 
-        def split(t):  # (B, T, H) -> (B, heads, T, H / heads): each head attends on its own
+        # (B, T, H) -> (B, heads, T, H / heads): each head attends on its own
+        def split(t):
             return t.view(B, T, self.heads, H // self.heads).transpose(1, 2)
 
         q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        # softmax(q k^T / sqrt(d) + mask) v, padded keys masked out, in one fused kernel.
-        a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
-                                           dropout_p=self.attn_dropout if self.training else 0.0)
+        # softmax(q k^T / sqrt(d) + mask) v, padded keys masked out,
+        # in one fused kernel.
+        a = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask,
+            dropout_p=self.attn_dropout if self.training else 0.0)
         a = a.transpose(1, 2).reshape(B, T, H)  # (B, heads, T, H / heads) -> (B, T, H)
         x = self.norm1(x + self.dropout(self.attn_out(a)))  # (B, T, H)
         # (B, T, H) -> (B, T, intermediate) -> (B, T, H)
@@ -191,7 +194,8 @@ class BertClassifier(nn.Module):
         nn.init.zeros_(self.classifier.bias)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
-        hidden, pooled = self.bert(input_ids, attention_mask, token_type_ids)  # (B, T, H), (B, H)
+        # hidden: (B, T, H), pooled: (B, H)
+        hidden, pooled = self.bert(input_ids, attention_mask, token_type_ids)
         if self.pooling == "mean":
             real = (torch.ones_like(input_ids) if attention_mask is None
                     else attention_mask)[..., None].to(hidden.dtype)  # (B, T, 1)
