@@ -96,6 +96,7 @@ colab-twin: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_imdb_load.py
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf _build .pytest_cache

@@ -1,9 +1,11 @@
 """The bidirectional LSTM on a CPU: padded (reads the padding), packed through PyTorch's
 PackedSequence, and packed-exact on padded tensors (rnn_within_lengths, what
 LSTMClassifier(packed=True) runs on a CPU). Forward + backward of one training step,
-IMDB-like lengths, the three interleaved in one process, min and median of the repeats.
+IMDB-like lengths, the three interleaved in one process (the order reversed every other
+repeat, as load drifts), min and median of the repeats.
 
     python benchmarks/bench_lstm.py [--batch 64] [--max-len 400] [--repeats 3] [--threads 2]
+                                    [--json PATH]   # also the rows run_all.py collects
 
 Goal: packed-exact at >= 0.8x the padded model's speed (ratio = padded time / its time).
 """
@@ -15,6 +17,7 @@ import statistics
 import time
 
 import torch
+from common import add_json_option, load_average, row, spread, write_rows
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -45,6 +48,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    add_json_option(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -54,11 +58,11 @@ def main() -> None:
     lengths = (torch.distributions.LogNormal(5.2, 0.7).sample((args.batch,)).long()
                .clamp(10, args.max_len))
     lengths[0] = args.max_len
-    times = {name: [] for name in STEPS}
+    times, load_before = {name: [] for name in STEPS}, load_average()
     for step in STEPS.values():  # warm-up
         step(rnn, x, lengths).sum().backward()
-    for _ in range(args.repeats):
-        for name, step in STEPS.items():
+    for r in range(args.repeats):
+        for name, step in list(STEPS.items())[:: 1 if r % 2 == 0 else -1]:
             start = time.perf_counter()
             step(rnn, x, lengths).sum().backward()
             times[name].append(time.perf_counter() - start)
@@ -69,6 +73,19 @@ def main() -> None:
     print(f"{'':32} {'min s':>8} {'median s':>9} {'padded / it':>12}")
     for name, ts in times.items():
         print(f"{name:32} {min(ts):8.3f} {statistics.median(ts):9.3f} {padded / min(ts):12.2f}")
+    exact, packed = (spread(p / t for p, t in zip(times["padded"], times[name]))
+                     for name in ("packed-exact, padded tensors", "packed (PackedSequence)"))
+    print(f"padded / packed-exact per repeat: {', '.join(f'{x:.2f}' for x in exact['ratios'])}; "
+          f"min {exact['min']:.2f}, median {exact['median']:.2f}")
+    mean_length = float(lengths.float().mean())
+    write_rows(args.json, [row(
+        "lstm", f"bidirectional LSTM on CPU, forward + backward, batch {args.batch}, "
+        f"{args.max_len} steps at most (mean {mean_length:.0f}), {args.threads} threads",
+        ("packed-exact LSTM", statistics.median(times["packed-exact, padded tensors"]), "s/step"),
+        ("the padded nn.LSTM", statistics.median(times["padded"]), "s/step"), exact["ratios"],
+        load_before, note=f"PyTorch PackedSequence {packed['min']:.2f}x",
+        packed_sequence={"s_per_step": statistics.median(times["packed (PackedSequence)"]),
+                         **packed})])
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 same batches, interleaved runs, one process. Goal: within 3 % per step on CPU.
 
     python benchmarks/bench_train_loop.py [--repeats 20] [--steps 200] [--threads 1]
+                                          [--json PATH]   # also the rows run_all.py collects
 
 Two measurements: paired runs on a realistic model (whose step time drifts by more
 than 3 % on a shared machine, hence pairs and quartiles), and the loop's own cost in
@@ -19,6 +20,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from common import add_json_option, load_average, row, write_rows
 from torch import nn
 
 from bigtext_lite import config
@@ -83,6 +85,7 @@ def main():
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads (1 keeps thread scheduling out of a small-model timing)")
+    add_json_option(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = config.device()
@@ -90,7 +93,7 @@ def main():
     batches = make_batches(args.steps)
     # warm up the allocator
     bare_loop(BagOfEmbeddings(20_000, 64, 2, 1).to(device), batches[:20], device)
-    bare, ours = [], []
+    bare, ours, load_before = [], [], load_average()
     for r in range(args.repeats):  # pairs, run back to back, alternating which goes first
         runs = [(bare, bare_loop), (ours, fit_loop)]
         for times, loop in (runs if r % 2 == 0 else runs[::-1]):
@@ -117,6 +120,14 @@ def main():
     print(f"tiny linear model, 2000 steps, best of 5: bare {1e6 * per_step['bare']:.0f} us/step, "
           f"fit {1e6 * per_step['fit']:.0f} us/step -> fit adds {1e6 * extra:.0f} us per step, "
           f"{100 * extra / statistics.median(bare):.1f} % of the bag-of-embeddings step above")
+    write_rows(args.json, [row(
+        "train_loop", f"`fit` against a bare loop, bag of embeddings, batch 64 x 256 tokens, "
+        f"{args.steps} steps, {device.type.upper()} {args.threads} thread(s)",
+        ("fit loop", 1e3 * statistics.median(ours), "ms/step"),
+        ("a bare hand-written loop", 1e3 * statistics.median(bare), "ms/step"),
+        [b / o for o, b in zip(ours, bare)], load_before,
+        note=f"fit adds {1e6 * extra:.0f} us/step (tiny linear model, best of 5)",
+        tiny_model_us_per_step={k: 1e6 * v for k, v in per_step.items()})])
 
     if device.type != "cuda":
         print("no GPU: skipping the fp32 / bf16 / bf16+compile comparison")

@@ -3,6 +3,7 @@ test set, one core each: mismatches (must be 0), then reviews/s over repeats tha
 alternate which one goes first, each ours from a cold word cache.
 
     python benchmarks/bench_wordpiece.py [--checkpoint minilm] [--limit N] [--repeats 3]
+                                         [--json PATH]   # also the rows run_all.py collects
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 os.environ.update(TOKENIZERS_PARALLELISM="false", RAYON_NUM_THREADS="1", OMP_NUM_THREADS="1")
 
 import torch  # noqa: E402
+from common import add_json_option, load_average, row, spread, write_rows  # noqa: E402
 from transformers import AutoTokenizer  # noqa: E402
 
 from bigtext_lite.data import load_imdb  # noqa: E402
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", default="minilm")
     parser.add_argument("--limit", type=int, default=None, help="only the first N test reviews")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds (at least 2)")
+    add_json_option(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
     texts = list(load_imdb("test").texts)[: args.limit]
@@ -66,7 +69,7 @@ def main() -> None:
         basic_tokenization._patterns(top)
     build_s = time.perf_counter() - start
 
-    times, first = {name: [] for name in TIMERS}, {}
+    times, first, load_before = {name: [] for name in TIMERS}, {}, load_average()
     for r in range(max(2, args.repeats)):
         order = list(TIMERS) if r % 2 == 0 else list(TIMERS)[::-1]  # alternate: load drifts
         for name in order:
@@ -91,10 +94,21 @@ def main() -> None:
         each = ", ".join(f"{x:,.0f}" for x in rates)
         print(f"{label:20s} reviews/s  best {max(rates):7,.0f}  "
               f"median {statistics.median(rates):7,.0f}   ({each})")
+    ratios = {}
     for name in ("rust", "bare"):  # a ratio per repeat: both ran under the same load
-        ratios = [theirs_s / ours_s for ours_s, theirs_s in zip(times["ours"], times[name])]
-        print(f"speed ratio ours / {LABELS[name]}: min {min(ratios):.2f}  median "
-              f"{statistics.median(ratios):.2f}   ({', '.join(f'{x:.2f}' for x in ratios)})")
+        ratios[name] = spread(theirs_s / ours_s
+                              for ours_s, theirs_s in zip(times["ours"], times[name]))
+        print(f"speed ratio ours / {LABELS[name]}: min {ratios[name]['min']:.2f}  median "
+              f"{ratios[name]['median']:.2f}   "
+              f"({', '.join(f'{x:.2f}' for x in ratios[name]['ratios'])})")
+    rate = {name: statistics.median(len(texts) / s for s in times[name]) for name in TIMERS}
+    write_rows(args.json, [row(
+        "wordpiece", f"WordPiece ({args.checkpoint}), 1 core, {len(texts):,} IMDB test reviews",
+        ("pure-Python WordPiece tokenizer", rate["ours"], "reviews/s"),
+        ("the Rust tokenizer under transformers", rate["rust"], "reviews/s"),
+        ratios["rust"]["ratios"], load_before, note=f"mismatches {len(bad)}",
+        mismatches=len(bad), tokens=tokens,
+        bare_tokenizer={"reviews_per_s": rate["bare"], **ratios["bare"]})])
     if bad:
         raise SystemExit(f"first mismatches at reviews {bad[:10]}")
 
