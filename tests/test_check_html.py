@@ -175,6 +175,20 @@ def test_backstage_words_are_caught_on_any_page_and_clean_pages_pass(tmp_path):
     assert check_html.main(str(tmp_path)) == 1
 
 
+def test_code_may_handle_a_missing_package_but_no_output_may_show_one(tmp_path):
+    page = tmp_path / "chapter.html"
+    page.write_text('<html><body><div class="cell_input"><pre>except ImportError:\n'
+                    '    print("scikit-learn is not installed; skipped")</pre></div>'
+                    '<div class="cell_output"><pre>done</pre></div></body></html>')
+    assert check_html.backstage(page) == []
+    page.write_text('<html><body><div class="cell_output"><pre>scikit-learn is not installed'
+                    '</pre></div></body></html>')
+    assert check_html.backstage(page)[0].startswith("a missing yardstick")
+    page.write_text('<html><body><div class="cell_input"><pre># NBVAL_SKIP</pre></div>'
+                    '</body></html>')
+    assert check_html.backstage(page)[0].startswith("a test marker")  # code is read too
+
+
 def test_the_build_pages_may_name_tests_but_nothing_else_backstage(tmp_path):
     page = tmp_path / "how_built.html"
     page.write_text("<html><body><p>tests/test_lstm.py checks it</p></body></html>")

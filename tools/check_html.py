@@ -33,18 +33,20 @@ BACKSTAGE = {
     r"\btests/test_\w+\.py|\bbenchmarks/bench_\w+\.py": "a test or benchmark file",
 }
 BUILD_PAGES = {"how_built.html"}  # the one page that explains the tests and benchmarks
+# What a chapter's code may rightly say (an ImportError's message), though no result may.
+CODE_MAY_SAY = {"a missing yardstick"}
 
 
 class VisibleText(HTMLParser):
-    def __init__(self, skip=SKIP):
+    def __init__(self, skip=SKIP, skip_classes=("math",)):
         super().__init__()
-        self.skip, self.stack, self.text = skip, [], []
+        self.skip, self.skip_classes, self.stack, self.text = skip, set(skip_classes), [], []
 
     def handle_starttag(self, tag, attrs):
         classes = dict(attrs).get("class") or ""
         if tag in {"br", "img", "meta", "link", "input", "hr"}:
             return
-        self.stack.append(tag in self.skip or "math" in classes.split())
+        self.stack.append(tag in self.skip or bool(self.skip_classes & set(classes.split())))
 
     def handle_endtag(self, tag):
         if self.stack and tag not in {"br", "img", "meta", "link", "input", "hr"}:
@@ -64,13 +66,19 @@ def raw_math(page: Path) -> list[str]:
 
 def backstage(page: Path) -> list[str]:
     """Backstage words on ``page``, each as 'what it gives away: "...context..."'."""
-    parser = VisibleText(skip={"script", "style"})
-    parser.feed(page.read_text(encoding="utf-8"))
-    text = " ".join(" ".join(parser.text).split())
+    html = page.read_text(encoding="utf-8")
+
+    def seen(skip_classes) -> str:
+        parser = VisibleText(skip={"script", "style"}, skip_classes=skip_classes)
+        parser.feed(html)
+        return " ".join(" ".join(parser.text).split())
+
+    everything, beside_code = seen({"math"}), seen({"math", "cell_input"})
     hits = []
     for pattern, what in BACKSTAGE.items():
         if page.name in BUILD_PAGES and what == "a test or benchmark file":
             continue
+        text = beside_code if what in CODE_MAY_SAY else everything
         hits += [f'{what}: "{text[max(0, m.start() - 40): m.end() + 40]}"'
                  for m in re.finditer(pattern, text, re.I)]
     return hits
