@@ -56,6 +56,17 @@ sync_runtime = importlib.util.module_from_spec(spec_rt)
 spec_rt.loader.exec_module(sync_runtime)
 
 
+def test_every_chapters_runtime_lines_are_its_measurements():
+    """Each chapter's *Runtime* lines are what tools/sync_runtime.py writes from
+    results/colab-twin.json and the full runs: a time typed by hand would drift."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "tools/sync_runtime.py", "--check"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_the_runtime_lines_say_what_was_measured_and_what_is_an_estimate(tmp_path):
     nb = nbformat.read(ROOT / "notebooks" / "08_lstm.ipynb", as_version=4)
     twin_run = {"runtime": "2026-11", "python": "3.13.0",

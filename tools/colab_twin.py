@@ -120,6 +120,11 @@ def as_on_colab(nb, clone: Path):
 
 def run_chapter(path: Path, venv: Path, clone: Path, work: Path, env: dict) -> dict:
     nb = as_on_colab(nbformat.read(path, as_version=4), clone)
+    # A Colab runtime starts without the book: an install left by an earlier twin run
+    # would make pip skip this one ("already satisfied"), and the library would then
+    # name that run's clone, long deleted, as where it came from.
+    subprocess.run([venv / "bin" / "python", "-m", "pip", "uninstall", "--quiet", "--yes",
+                    "bigtext-lite"], check=True, capture_output=True)
     before = freeze(venv)
     preloaded = {k: before[k] for k in pinned(RUNTIME.read_text()) if k in before}
     copy = work / path.name  # a folder of its own, like Colab's /content
@@ -132,10 +137,13 @@ def run_chapter(path: Path, venv: Path, clone: Path, work: Path, env: dict) -> d
     if done.returncode:
         last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
         error = re.sub(r"\x1b\[[0-9;]*m", "", last)[:300]  # without the terminal colours
-        kept = venv / "failed" / path.name  # the executed notebook, to read the traceback
+        # jupyter-execute leaves the notebook unexecuted when a cell fails: keep its
+        # traceback (stderr) beside the chapter as it ran
+        kept = venv / "failed" / path.name
         kept.parent.mkdir(exist_ok=True)
         shutil.copy(copy, kept)
-        error += f" (the run: {kept.relative_to(ROOT)})"
+        kept.with_suffix(".stderr.txt").write_text(done.stderr)
+        error += f" (the run: {kept.relative_to(ROOT)} and its .stderr.txt)"
     changed = replaced(preloaded, freeze(venv))
     return {"chapter": path.stem, "ran": done.returncode == 0, "seconds": round(seconds, 1),
             "preloaded_replaced": changed, "error": error}

@@ -56,8 +56,8 @@ def full_sentence(run: str | None) -> str:
         return " The `full` profile has not been run for the book yet."
     done = "" if full.get("complete", True) else " (the published run is incomplete)"
     return (f" The `full` profile took {minutes(full['wall_seconds'])} on "
-            f"{'one ' if full['device'].startswith('NVIDIA') else ''}{full['device']} "
-            f"({full['date'][:10]}){done}.")
+            f"{'one ' if full['device'].startswith('NVIDIA') else ''}{full['device']}, "
+            f"{full['date'][:10]}{done}.")
 
 
 def t4_sentence(run: str | None) -> str:
