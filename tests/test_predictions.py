@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bigtext_lite.experiments import load_predictions, predictions, run_chapter
+from bigtext_lite.experiments import full_run_or, load_predictions, predictions, run_chapter
 
 TEXTS = ["good film", "bad film", "a film", "fine"]
 
@@ -64,3 +64,29 @@ def test_a_run_saves_the_predictions_its_chapter_reads(chapter, tmp_path, monkey
         if name in probs:
             assert predictions.accuracy(probs[name], labels) == pytest.approx(row["test_acc"],
                                                                               abs=1e-4)
+
+
+def test_the_confident_mistakes_are_the_wrong_decisions_surest_first():
+    positive = np.array([0.9, 0.2, 0.6, 0.05, 0.51])  # P(positive)
+    labels = np.array([0, 0, 0, 1, 1])  # wrong: 0 (sure 0.9), 2 (0.6), 3 (0.95)
+    assert predictions.confident_mistakes(positive, labels).tolist() == [3, 0, 2]
+    assert predictions.confident_mistakes(positive, labels, k=1).tolist() == [3]
+
+
+def test_a_chapter_reads_the_full_runs_predictions_when_saved_else_its_own(tmp_path,
+                                                                           monkeypatch):
+    texts = ["good", "bad", "fine"]  # the full run's test reviews
+
+    def here():
+        return "the model above", texts[:2], np.array([1, 0]), np.array([0.7, 0.1])
+
+    monkeypatch.chdir(tmp_path)  # where a chapter finds results/
+    assert full_run_or("fixture", texts, here)[0] == "the model above"
+    saved = predictions.pack(texts, [1, 0, 1], {"random, max pooling": [0.8, 0.3, 0.4]})
+    (tmp_path / "results" / "predictions").mkdir(parents=True)
+    (tmp_path / "results" / "predictions" / "fixture-full.json").write_text(json.dumps(saved))
+    who, read, labels, positive = full_run_or("fixture", texts, here)
+    assert who == "the full run's model (random, max pooling)" and read is texts
+    assert labels.tolist() == [1, 0, 1] and positive.tolist() == [0.8, 0.3, 0.4]
+    with pytest.raises(ValueError, match="other test reviews"):
+        full_run_or("fixture", texts[::-1], here)  # never paired with other reviews

@@ -152,3 +152,15 @@ def load_predictions(texts, chapter: str, profile: str = "full", tag: str | None
     (:mod:`.predictions`), or None when that run saved none."""
     saved = find_published(f"predictions/{result_name(chapter, profile, tag)}")
     return None if saved is None else predictions.unpack(saved, texts)
+
+
+def full_run_or(chapter: str, full_texts, here):
+    """What a chapter's analyses read: (who, test texts, gold labels, P(positive)) of the
+    full run's kept model, from its saved predictions on ``full_texts`` (its test
+    reviews), or else ``here()``, the same four for the model the reader just trained."""
+    saved = load_predictions(full_texts, chapter, "full")
+    if saved is None:
+        return here()
+    labels, probs = saved
+    (name, positive), = probs.items()  # a neural run keeps its best configuration's
+    return f"the full run's model ({name})", full_texts, labels, positive

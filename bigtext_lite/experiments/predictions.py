@@ -64,3 +64,13 @@ def positive_probabilities(model, loader) -> np.ndarray:
 def accuracy(probs, labels) -> float:
     """The share of reviews whose decision (positive iff P > 0.5) is their label."""
     return float(np.mean((np.asarray(probs) > 0.5) == np.asarray(labels)))
+
+
+def confident_mistakes(positive, labels, k: int = 3) -> np.ndarray:
+    """Indices of the ``k`` reviews decided wrongly (positive iff P > 0.5) with the most
+    confidence in the wrong class, the most confident first."""
+    positive, labels = np.asarray(positive), np.asarray(labels)
+    decided = positive > 0.5
+    confidence = np.where(decided, positive, 1 - positive)  # (reviews,) P of the decision
+    wrong = np.flatnonzero(decided != labels)
+    return wrong[np.argsort(-confidence[wrong], kind="stable")[:k]]
