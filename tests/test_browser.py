@@ -100,7 +100,8 @@ def test_good_pages_pass_and_every_break_is_named(site, tmp_path, capsys):
             and report["wide_but_no_chapter.html"] == [])
     assert report["notebooks/wide.html"] == [
         "code scrolls sideways: cell '# the first line names the cell' (input), "
-        "longest line 61 characters"]  # outputs: only with BIGTEXT_WIDE_OUTPUTS=fail
+        "longest line 61 characters",
+        "code scrolls sideways: cell 'show_source(f)' (output), longest line 61 characters"]
     assert "60 characters of code fit a line on notebooks/narrow.html" in capsys.readouterr().out
     assert report["redirect_bad.html"] == ["redirect to a missing page: nowhere.html"]
     for name, (_, message) in BROKEN.items():

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
-import os
 import re
 import subprocess
 import sys
@@ -218,9 +217,7 @@ def check_page(browser: Chromium, base: str, folder: Path, page: Path, ids_of,
     if page.relative_to(folder).parts[0] == "notebooks":
         problems += [f"code scrolls sideways: cell {c['cell']!r} "
                      f"({'output' if c['output'] else 'input'}), longest line {c['longest']} "
-                     f"characters" for c in seen["wideCode"]
-                     # outputs refresh only when a chapter is re-executed: inputs first
-                     if not c["output"] or os.environ.get("BIGTEXT_WIDE_OUTPUTS") == "fail"]
+                     f"characters" for c in seen["wideCode"]]
         if columns is not None and seen["codeColumn"]:
             columns[page.relative_to(folder).as_posix()] = seen["codeColumn"]
     if any(seen["solutions"]):
