@@ -74,7 +74,7 @@ def test_the_runtime_lines_say_what_was_measured_and_what_is_an_estimate(tmp_pat
                 "chapters": [{"chapter": "08_lstm", "ran": True, "seconds": 319.4,
                               "date": "2026-12-02"}]}
     text = sync_runtime.block(nb, "08_lstm", twin_run)
-    assert "about 5 min on 2 CPU cores" in text and "Colab twin, 2026-12-02" in text
+    assert "about 5 min on 2 CPU cores" in text and "end to end on 2026-12-02" in text
     assert "*Checked against*: Colab's runtime of 2026-11 (Python 3.13, torch 2.11.0" in text
     assert "an estimate" in text and "not measured on a T4" in text
     twin_run["chapters"][0]["ran"] = False

@@ -19,12 +19,13 @@ CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 MEASURED = re.compile(r"(?<![\w.,$\\{-])(\d[\d,]*(?:\.\d+)?)(?=\s?(?:%|×|x\b|points?\b|s\b|ms\b"
                       r"|seconds\b|minutes?\b|min\b))"
                       r"|(?<![\w.,$\\{-])(\d+\.\d{2,})(?![\d\w])")
-# What is not prose: math, code, links, labels, roles, the synced *Runtime* lines.
-# Display math, code blocks, and exercise solutions (what the learner's own run prints).
-BLOCKS = re.compile(r"\$\$.*?\$\$|```.*?```|~~~.*?~~~|^:::\{solution\}.*?^:::[ \t]*$",
-                    re.S | re.M)
-NOT_PROSE = re.compile(r"\$[^$\n]*\$|`[^`\n]*`|\]\([^)]*\)|^\(.*?\)=$"
-                       r"|^\*(?:Runtime|Checked against)\*.*$|\{[a-z:]+\}", re.S | re.M)
+# Display math, code blocks, exercise solutions (what the learner's own run prints) and
+# the synced *Runtime* lines, each cut out whole before the text is split into sentences.
+BLOCKS = re.compile(r"\$\$.*?\$\$|```.*?```|~~~.*?~~~|^:::\{solution\}.*?^:::[ \t]*$"
+                    r"|^\*(?:Runtime|Checked against)\*[^\n]*$", re.S | re.M)
+# What is not prose within a sentence: inline math and code, links, labels, roles.
+NOT_PROSE = re.compile(r"\$[^$\n]*\$|`[^`\n]*`|\]\([^)]*\)|^\(.*?\)=$|\{[a-z:]+\}",
+                       re.S | re.M)
 SENTENCE = re.compile(r"(?<=[.!?:])\s+(?=[A-Z(*])|\n\n")
 CITED = re.compile(r"\{cite(?::[a-z]+)?\}")
 
@@ -89,3 +90,6 @@ def test_a_typed_number_is_caught_and_a_printed_or_cited_one_is_not():
     assert chapter("Published: 94.60 % {cite:p}`sun2019`.", printed) == []  # cited
     assert chapter("The loss is $-\\log 0.25$ and `lr=0.05`.", printed) == []  # math, code
     assert chapter("It reaches 9.93 %.", printed)  # 9.93 is not 89.93
+    runtime = ("*Runtime*: about 14 s on 2 CPU cores.\n"
+               "*Checked against*: Colab's runtime (Python 3.13, torch 2.11.0).\n")
+    assert chapter(runtime + "Then 1.5 s.", printed) == [("1.5", "Then 1.5 s.")]

@@ -60,10 +60,13 @@ def full_sentence(run: str | None) -> str:
             f"{full['date'][:10]}{done}.")
 
 
-def t4_sentence(run: str | None) -> str:
+def t4_sentence(run: str | None, full: str) -> str:
     if run not in GPU_RUNS:
         return ("On a Colab T4 runtime expect about the CPU time: the chapter computes on the "
                 "CPU, and Colab's free runtime has 2 CPU cores too (an estimate).")
+    if "has not been run" in full:
+        return ("On a Colab T4 the quick profile should take no longer than on 2 CPU cores "
+                "(an estimate); the full profile has no measured time to scale from yet.")
     return ("On a Colab T4 the quick profile should take no longer than on 2 CPU cores, and "
             f"the full profile about {T4_FACTOR} its time on an H100 (an estimate from the "
             "two GPUs' memory bandwidth and tensor throughput; not measured on a T4).")
@@ -83,7 +86,7 @@ def colab_sentence(run: str | None) -> str:
                 "a third of the `full` profile's time, on the CPU as there.")
     if run == "word_vectors":
         return (" The `colab` profile trains the curve once per size and leaves out the "
-                "official fastText and gensim: not timed yet.")
+                "official fastText and gensim; its time has not been measured.")
     if run == "lstm":
         r = row_of(load("lstm-full-b256.json"), "random, max pooling")
         return "" if r is None else (
@@ -110,11 +113,14 @@ def block(nb, name: str, twin: dict) -> str:
     profile = "the `quick` profile" if full_sentence(run) else "it"
     packages = twin["packages"]
     return (f"*Runtime*: {profile} takes about {minutes(row['seconds'])} on 2 CPU cores, "
-            f"install included (run end to end in the book's Colab twin, "
-            f"{row['date']}).{full_sentence(run)}{colab_sentence(run)} {t4_sentence(run)}\n"
+            f"install included (run end to end on {row['date']}, in a copy of Colab's "
+            f"environment).{full_sentence(run)}{colab_sentence(run)} "
+            f"{t4_sentence(run, full_sentence(run))}\n"
             f"*Checked against*: Colab's runtime of {twin['runtime']} (Python "
             f"{twin['python'].rsplit('.', 1)[0]}, torch {packages['torch']}, transformers "
-            f"{packages['transformers']}), rebuilt by the book's Colab twin.\n")
+            f"{packages['transformers']}), its package versions installed afresh; the "
+            f"outputs on this page come from the book's own build, whose versions the "
+            f"Parameters cell prints.\n")
 
 
 def sync(path: Path, twin: dict, write: bool) -> bool:
