@@ -58,6 +58,27 @@ def test_fit_learns_and_keeps_history():
     assert hist.column("train_loss")[-1] < hist.column("train_loss")[0]
 
 
+def test_each_epochs_bar_is_last_drawn_full(monkeypatch):
+    """A notebook keeps a progress bar as it was last drawn: fit draws it full before
+    closing it, or a saved chapter would show every epoch stopped at 99 %."""
+    import io
+
+    from bigtext_lite.train import loop
+
+    drawn = []
+
+    class Recorded(loop.tqdm):
+        def refresh(self, *args, **kwargs):
+            drawn.append((self.n, self.total))
+            return super().refresh(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "tqdm", lambda *a, **k: Recorded(*a, file=io.StringIO(), **k))
+    model = torch.nn.Linear(10, 2)
+    fit(model, DataLoader(blobs(), 32), num_epochs=2, device="cpu", verbose=False,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    assert drawn and drawn[-1] == (10, 10)
+
+
 def test_gradient_accumulation_4x8_equals_one_batch_of_32():
     def run(batch_size, accumulate):
         torch.manual_seed(0)

@@ -216,10 +216,11 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
         first_batch, skip_batches = skip_batches, 0
         (loss_sum, seen), partial = partial, (0.0, 0)
         t0 = time.perf_counter()
-        bar = tqdm(batches, total=len(train_loader) - first_batch, leave=False,
+        bar = tqdm(total=len(train_loader) - first_batch, leave=False,
                    desc=f"epoch {epoch + 1}/{num_epochs}", disable=not (progress and main_rank))
         optimizer.zero_grad(set_to_none=True)
-        for i, batch in enumerate(bar, start=first_batch):
+        for i, batch in enumerate(batches, start=first_batch):
+            bar.update()
             batch = to_device(batch, device)
             last_in_group = (i + 1) % accumulate == 0 or i + 1 == len(train_loader)
             # DDP: all-reduce gradients only on the last batch of an accumulation group.
@@ -263,6 +264,10 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
             if checkpoint_every and step % checkpoint_every == 0:
                 save(epoch, i + 1, (loss_sum, seen))
 
+        # Draw the finished bar before closing it: a notebook saved after the run shows
+        # the bar's last drawn state, which tqdm's rate limit can leave at 99 %.
+        bar.refresh()
+        bar.close()
         train_loss = distributed.mean_over_ranks(loss_sum, seen, device)
         row = {"epoch": epoch + 1, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"],
                "time": time.perf_counter() - t0}
