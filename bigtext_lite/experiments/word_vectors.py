@@ -146,7 +146,7 @@ def compare(texts, s: Settings, ours=None, thread: int | None = None,
         if verbose:
             print(name, rows[name], flush=True)
     examples = {name: {w: [x for x, _ in v.most_similar(w, 6)]
-                       for w in ("great", "awful", "hitchcock") if w in v}
+                       for w in ("great", "awful", "boring", "hitchcock") if w in v}
                 for name, v in found.items()}
     return {"tokens_per_epoch": tokens // s.epoch, "texts": len(texts), "rows": rows,
             "neighbours": examples, "probe_words": len(probe), "vectors": found, "ours": ours}
