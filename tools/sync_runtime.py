@@ -60,11 +60,11 @@ def full_sentence(run: str | None) -> str:
             f"{full['date'][:10]}{done}.")
 
 
-def t4_sentence(run: str | None, full: str) -> str:
+def t4_sentence(run: str | None) -> str:
     if run not in GPU_RUNS:
         return ("On a Colab T4 runtime expect about the CPU time: the chapter computes on the "
                 "CPU, and Colab's free runtime has 2 CPU cores too (an estimate).")
-    if "has not been run" in full:
+    if load(f"{run}-full.json") is None:
         return ("On a Colab T4 the quick profile should take no longer than on 2 CPU cores "
                 "(an estimate); the full profile has no measured time to scale from yet.")
     return ("On a Colab T4 the quick profile should take no longer than on 2 CPU cores, and "
@@ -110,12 +110,12 @@ def block(nb, name: str, twin: dict) -> str:
     if not row["ran"]:
         raise SystemExit(f"{name} failed in the Colab twin: fix it before writing its runtime")
     run = run_name(nb)
-    profile = "the `quick` profile" if full_sentence(run) else "it"
+    full = full_sentence(run)
+    profile = "the `quick` profile" if full else "it"
     packages = twin["packages"]
     return (f"*Runtime*: {profile} takes about {minutes(row['seconds'])} on 2 CPU cores, "
             f"install included (run end to end on {row['date']}, in a copy of Colab's "
-            f"environment).{full_sentence(run)}{colab_sentence(run)} "
-            f"{t4_sentence(run, full_sentence(run))}\n"
+            f"environment).{full}{colab_sentence(run)} {t4_sentence(run)}\n"
             f"*Checked against*: Colab's runtime of {twin['runtime']} (Python "
             f"{twin['python'].rsplit('.', 1)[0]}, torch {packages['torch']}, transformers "
             f"{packages['transformers']}), its package versions installed afresh; the "
