@@ -254,3 +254,27 @@ def test_the_curves_frozen_arm_changes_only_the_linear_layer(vocab):
         assert not torch.equal(model.out.weight, out_before)
     with pytest.raises(ValueError, match="needs a matrix"):
         bag_classifier(None, vocab, 2, freeze=True)
+
+
+def test_the_map_is_the_top_two_principal_components():
+    """pca_map's coordinates are sklearn's PCA of the unit vectors (up to each axis's
+    sign), and two groups apart along one direction land apart on the first axis."""
+    from sklearn.decomposition import PCA
+
+    from bigtext_lite.experiments.word_vectors import pca_map
+
+    rng = np.random.default_rng(0)
+    apart = np.zeros(8, dtype=np.float32)
+    apart[0] = 3.0
+    matrix = rng.normal(size=(6, 8)).astype(np.float32) * 0.3
+    matrix[:3] += apart
+    matrix[3:] -= apart
+    vecs = vectors.Vectors([f"w{i}" for i in range(6)], matrix)
+    groups = {"up": ["w0", "w1", "w2", "absent"], "down": ["w3", "w4", "w5"]}
+    m = pca_map(vecs, groups)
+    assert m["groups"] == {"up": ["w0", "w1", "w2"], "down": ["w3", "w4", "w5"]}
+    xy = np.array([m["xy"][f"w{i}"] for i in range(6)])  # (6, 2)
+    expected = PCA(2).fit_transform(vecs.unit())
+    np.testing.assert_allclose(np.abs(xy), np.abs(expected), atol=1e-3)
+    np.testing.assert_allclose(xy * np.sign(xy[0]), expected * np.sign(expected[0]), atol=1e-3)
+    assert (np.sign(xy[:3, 0]) != np.sign(xy[3:, 0].mean())).all()

@@ -152,11 +152,35 @@ def compare(texts, s: Settings, ours=None, thread: int | None = None,
             "neighbours": examples, "probe_words": len(probe), "vectors": found, "ours": ours}
 
 
+# the words the chapter's map shows, by group
+MAP_GROUPS = {
+    "praise": ["great", "excellent", "wonderful", "superb", "brilliant", "masterpiece"],
+    "scorn": ["awful", "terrible", "horrible", "worst", "boring", "waste"],
+    "genres": ["horror", "comedy", "western", "documentary", "thriller", "musical"],
+    "people": ["actor", "actress", "director", "writer", "producer", "cast"],
+}
+
+
+def pca_map(vecs: Vectors, groups: dict[str, list[str]] = MAP_GROUPS) -> dict:
+    """The map of the groups' words: their unit vectors, centred, projected onto their
+    first two principal components (the top two right singular vectors). Returns
+    {"groups": {group: words found}, "xy": {word: [x, y]}}, what a run saves."""
+    found = {name: [w for w in ws if w in vecs] for name, ws in groups.items()}
+    words = [w for ws in found.values() for w in ws]
+    points = vecs.subset(words).unit()  # (words, dim)
+    centred = points - points.mean(0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)  # vt: (dim, dim), by variance
+    xy = centred @ vt[:2].T  # (words, 2)
+    return {"groups": found, "xy": {w: [round(float(a), 4) for a in p] for w, p in zip(words, xy)}}
+
+
 def run(s: Settings, save_partial=lambda result: None) -> dict:
     result: dict = {}
     texts = corpus(s.corpus_texts)
     ours, _ = train_ours(texts, s)
     result["ours"] = dict(ours.stats)
+    words = {w for ws in MAP_GROUPS.values() for w in ws}
+    result["map"] = pca_map(ours.vectors(words))
     save_partial(result)
     if s.compare:
         result["compare"] = {k: v for k, v in compare(texts, s, ours, verbose=True).items()
