@@ -36,6 +36,7 @@ from bigtext_lite.models.bert_weights import (  # noqa: F401
     resolve_checkpoint,
     weights_file,
 )
+from bigtext_lite.models.pooling import masked_mean
 from bigtext_lite.models.tokenizer_files import read_json
 from bigtext_lite.models.wordpiece import WordPiece
 
@@ -196,10 +197,9 @@ class BertClassifier(nn.Module):
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
         # hidden: (B, T, H), pooled: (B, H)
         hidden, pooled = self.bert(input_ids, attention_mask, token_type_ids)
-        if self.pooling == "mean":
-            real = (torch.ones_like(input_ids) if attention_mask is None
-                    else attention_mask)[..., None].to(hidden.dtype)  # (B, T, 1)
-            pooled = (hidden * real).sum(1) / real.sum(1)  # (B, H): padding left out
+        if self.pooling == "mean":  # the mean of the real tokens' vectors, padding left out
+            pooled = masked_mean(hidden, torch.ones_like(input_ids) if attention_mask is None
+                                 else attention_mask)  # (B, H)
         return self.classifier(self.dropout(pooled))  # logits: (B, num_classes)
 
 

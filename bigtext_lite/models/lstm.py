@@ -28,6 +28,7 @@ from bigtext_lite import checkpoint as ckpt
 from bigtext_lite.data.batching import pad_collate
 from bigtext_lite.data.text import Vocab, basic_english, numericalize
 from bigtext_lite.io import save_atomic, write_json_atomic
+from bigtext_lite.models.pooling import masked_mean
 
 POOLINGS = ("last", "max", "mean")
 
@@ -140,13 +141,12 @@ class LSTMClassifier(nn.Module):
             pooled = torch.cat(list(h[-k:]), dim=-1)  # (B, H * directions)
         else:
             steps = torch.arange(ids.shape[1], device=ids.device)[None, :]  # (1, T)
-            mask = (steps < lengths.to(ids.device)[:, None])  # (B, T)
-            mask = mask.unsqueeze(-1)  # (B, T, 1)
+            real = (steps < lengths.to(ids.device)[:, None])  # (B, T)
+            # pooled: (B, H * directions), from the real steps alone
             if self.pooling == "max":
-                pooled = out.masked_fill(~mask, float("-inf")).max(dim=1).values  # (B, H * dirs)
+                pooled = out.masked_fill(~real[..., None], float("-inf")).max(dim=1).values
             else:
-                counts = lengths.to(out.device).clamp(min=1)[:, None].to(out.dtype)  # (B, 1)
-                pooled = (out * mask).sum(dim=1) / counts  # (B, H * directions)
+                pooled = masked_mean(out, real)
         return self.out(self.dropout(pooled))  # logits: (B, num_classes)
 
 
