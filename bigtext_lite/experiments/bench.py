@@ -10,10 +10,7 @@ Walkthrough: book/how_built.md (benchmarks).
 
 from __future__ import annotations
 
-import contextlib
-import io
-
-from bigtext_lite.experiments import load_result
+from bigtext_lite.experiments import find_published
 
 
 def sentence(row: dict) -> str:
@@ -33,9 +30,8 @@ def quote(piece: str, result: dict | None = None) -> str | None:
     contents (read from results/ when None). None, with a hint printed, when the file
     or the piece is missing, or its benchmark failed on the latest run."""
     if result is None:
-        # load_result's own hint names `bigtext run`, which does not write this file
-        with contextlib.redirect_stdout(io.StringIO()):
-            result = load_result("bench", "cpu")
+        # not load_result: its hint names `bigtext run`, which does not write this file
+        result = find_published("bench-cpu.json")
         if result is None:
             print("no results/bench-cpu.json: `make bench` (benchmarks/run_all.py) writes it")
             return None
