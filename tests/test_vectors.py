@@ -278,3 +278,21 @@ def test_the_map_is_the_top_two_principal_components():
     np.testing.assert_allclose(np.abs(xy), np.abs(expected), atol=1e-3)
     np.testing.assert_allclose(xy * np.sign(xy[0]), expected * np.sign(expected[0]), atol=1e-3)
     assert (np.sign(xy[:3, 0]) != np.sign(xy[3:, 0].mean())).all()
+
+
+def test_a_comparison_row_is_the_mean_over_its_seeds_with_their_spread():
+    from bigtext_lite.experiments.word_vectors import mean_of_seeds
+
+    def run(seconds, r, gender, plural):
+        return {"seconds": seconds, "words_per_s": 1000 / seconds, "device": "cpu",
+                "words": 7, "neighbour_rating_r": r,
+                "analogies": {"gender": gender, "plural": plural,
+                              "all": (gender + plural) / 2}}
+
+    runs = [run(2.0, 0.70, 0.4, 0.6), run(4.0, 0.74, 0.6, 0.6)]
+    row = mean_of_seeds(runs)
+    assert (row["seconds"], row["words_per_s"], row["neighbour_rating_r"]) == (3.0, 375, 0.72)
+    assert row["analogies"] == {"gender": 0.5, "plural": 0.6, "all": 0.55}
+    assert row["sd"] == {"neighbour_rating_r": 0.028, "analogies": 0.071}
+    assert row["runs"] == runs
+    assert "sd" not in mean_of_seeds(runs[:1]) and mean_of_seeds(runs[:1])["seconds"] == 2.0

@@ -56,6 +56,9 @@ class Settings(settings.Settings):
     # also train with the official fastText and gensim, if installed (not on Colab: the
     # yardsticks take as long as ours)
     compare: bool = profiled(True, full=True, colab=False)
+    # trainings per implementation in the comparison, seeds 0, 1, ..: the probes of one
+    # training move by a few points from seed to seed (threads, sampling)
+    compare_seeds: int = profiled(1, full=3)
     curve: bool = True  # draw the learning curve
     sizes: list = profiled([250, 2_000],  # the curve's labelled reviews
                            full=[250, 500, 1_000, 2_500, 5_000, 10_000, 25_000],
@@ -77,20 +80,20 @@ def corpus(n: int | None = None) -> list[list[str]]:
     return [basic_english(t) for t in texts[:n]]
 
 
-def train_ours(texts, s: Settings, device=None):
+def train_ours(texts, s: Settings, device=None, seed: int = 0):
     model = skipgram.train_unsupervised(texts, device=device or config.device(), verbose=False,
                                         model="skipgram", dim=s.dim, epoch=s.epoch,
                                         minCount=s.minCount, bucket=s.bucket, ws=s.ws, neg=s.neg,
                                         thread=s.thread or os.cpu_count() or 1,
-                                        batch_size=s.batch_size)
+                                        batch_size=s.batch_size, seed=seed)
     return model, model.stats["train_s"]
 
 
-def train_gensim(texts, s: Settings, thread: int, subwords: bool):
+def train_gensim(texts, s: Settings, thread: int, subwords: bool, seed: int = 0):
     from gensim.models import FastText, Word2Vec
 
     common = dict(vector_size=s.dim, window=s.ws, min_count=s.minCount, negative=s.neg, sg=1,
-                  sample=1e-4, alpha=0.05, epochs=s.epoch, workers=thread, seed=0)
+                  sample=1e-4, alpha=0.05, epochs=s.epoch, workers=thread, seed=seed)
     start = time.perf_counter()
     if subwords:
         model = FastText(texts, min_n=3, max_n=6, bucket=s.bucket, **common)
@@ -101,13 +104,33 @@ def train_gensim(texts, s: Settings, thread: int, subwords: bool):
     return Vectors(list(kv.index_to_key), kv.vectors), seconds
 
 
+def mean_of_seeds(runs: list[dict]) -> dict:
+    """One implementation's measures over its seeds: the mean of each number, and with
+    several seeds their standard deviation ("sd") and every run ("runs")."""
+    row = dict(runs[0])
+    row["seconds"] = round(float(np.mean([r["seconds"] for r in runs])), 1)
+    row["words_per_s"] = round(float(np.mean([r["words_per_s"] for r in runs])))
+    row["neighbour_rating_r"] = round(float(np.mean([r["neighbour_rating_r"] for r in runs])), 3)
+    row["analogies"] = {k: round(float(np.mean([r["analogies"][k] for r in runs])), 3)
+                        for k in runs[0]["analogies"]}
+    if len(runs) > 1:
+        row["sd"] = {"neighbour_rating_r": round(float(np.std([r["neighbour_rating_r"]
+                                                               for r in runs], ddof=1)), 3),
+                     "analogies": round(float(np.std([r["analogies"]["all"] for r in runs],
+                                                     ddof=1)), 3)}
+        row["runs"] = runs
+    return row
+
+
 def compare(texts, s: Settings, ours=None, thread: int | None = None,
             verbose: bool = False) -> dict:
-    """Train with every available implementation on ``texts`` and probe each.
+    """Train with every available implementation on ``texts``, ``s.compare_seeds`` times
+    each (seeds 0, 1, ..), and probe each training (:func:`mean_of_seeds`).
 
-    ours: an already trained model of ours (its time is reported), else one is trained.
+    ours: our already trained model of seed 0 (its time is reported), else one is trained.
     verbose: print each implementation's measures as it finishes.
-    Returns {"rows": {name: measures}, "vectors": {name: Vectors}, "ours": our model, ...}.
+    Returns {"rows": {name: measures}, "vectors": {name: seed 0's Vectors}, "ours": our
+    model, ...}; the neighbours are seed 0's.
     """
     thread = thread or s.thread or os.cpu_count() or 1
     tokens = sum(len(t) + 1 for t in texts) * s.epoch
@@ -117,7 +140,7 @@ def compare(texts, s: Settings, ours=None, thread: int | None = None,
     if ours is None:
         ours, _ = train_ours(texts, s)
 
-    def official_fasttext():
+    def official_fasttext(seed):  # its Python API takes no seed: its threads vary its runs
         model, seconds = train_official(texts, function="train_unsupervised", model="skipgram",
                                         dim=s.dim, epoch=s.epoch, minCount=s.minCount,
                                         bucket=s.bucket, ws=s.ws, neg=s.neg, thread=thread,
@@ -125,26 +148,35 @@ def compare(texts, s: Settings, ours=None, thread: int | None = None,
         words = [w for w in model.get_words() if w != "</s>"]
         return Vectors(words, np.stack([model.get_word_vector(w) for w in words])), seconds
 
-    trainers = {"ours": lambda: (ours.vectors(), ours.stats["train_s"]),
+    def our_skipgram(seed):
+        model = ours if seed == 0 else train_ours(texts, s, seed=seed)[0]
+        return model.vectors(), model.stats["train_s"]
+
+    trainers = {"ours": our_skipgram,
                 "official fastText": official_fasttext,
-                "gensim FastText": lambda: train_gensim(texts, s, thread, subwords=True),
-                "gensim Word2Vec (no n-grams)": lambda: train_gensim(texts, s, thread,
-                                                                     subwords=False)}
+                "gensim FastText": lambda seed: train_gensim(texts, s, thread, True, seed),
+                "gensim Word2Vec (no n-grams)": lambda seed: train_gensim(texts, s, thread,
+                                                                          False, seed)}
     for name, train in trainers.items():
-        try:
-            vecs, seconds = train()
-        except ImportError as err:
-            rows[name] = {"skipped": f"not installed ({err.name})"}
-            continue
-        found[name] = vecs
-        device = ours.stats["device"] if name == "ours" else f"cpu, {thread} thread(s)"
-        rows[name] = {"seconds": round(seconds, 1), "words_per_s": round(tokens / seconds),
-                      "device": device, "words": len(vecs),
-                      "neighbour_rating_r": round(neighbour_rating_agreement(vecs, ratings, probe),
-                                                  3),
-                      "analogies": {k: round(v, 3) for k, v in analogy_accuracy(vecs).items()}}
-        if verbose:
-            print(name, rows[name], flush=True)
+        runs = []
+        for seed in range(s.compare_seeds):
+            try:
+                vecs, seconds = train(seed)
+            except ImportError as err:
+                rows[name] = {"skipped": f"not installed ({err.name})"}
+                break
+            found.setdefault(name, vecs)
+            device = ours.stats["device"] if name == "ours" else f"cpu, {thread} thread(s)"
+            runs.append({"seconds": round(seconds, 1), "words_per_s": round(tokens / seconds),
+                         "device": device, "words": len(vecs),
+                         "neighbour_rating_r": round(neighbour_rating_agreement(vecs, ratings,
+                                                                                probe), 3),
+                         "analogies": {k: round(v, 3)
+                                       for k, v in analogy_accuracy(vecs).items()}})
+            if verbose:
+                print(name, f"seed {seed}", runs[-1], flush=True)
+        if runs:
+            rows[name] = mean_of_seeds(runs)
     examples = {name: {w: [x for x, _ in v.most_similar(w, 6)]
                        for w in ("great", "awful", "boring", "hitchcock") if w in v}
                 for name, v in found.items()}
