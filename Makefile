@@ -17,7 +17,7 @@ export BIGTEXT_PROFILE
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book pdf tex test test-lib test-notebooks test-book chromium execute bench colab-twin clean
+.PHONY: book pdf tex test test-lib test-notebooks test-book chromium execute publish bench colab-twin clean
 
 # Reinstall only when the project's requirements change.
 $(STAMP): pyproject.toml
@@ -87,6 +87,11 @@ chromium:
 execute: $(STAMP)
 	for nb in notebooks/*.ipynb; do \
 		$(BIN)/jupyter execute --inplace --timeout=3600 "$$nb" || exit 1; done
+
+# The published run: every chapter's full profile into results/, from a clean commit, on a
+# GPU. Rerun the same command after a cut-off: chapters already complete are kept.
+publish: $(STAMP)
+	$(BIN)/bigtext publish --profile full
 
 # Every chapter as a learner runs it on Colab: a Python 3.13 environment with Colab's
 # packages (tools/colab/runtime.txt), each chapter's install cell against a local clone of

@@ -3,6 +3,7 @@
     bigtext data            where IMDB is found (downloading it if needed) and its sizes
     bigtext info            profile, device, versions: what a run would use
     bigtext run CHAPTER     reproduce a chapter's headline numbers into results/CHAPTER-PROFILE.json
+    bigtext publish         every chapter's full run in turn, resumable: the published run
     bigtext assignments release [--out DIR]   learner versions of the assignments (no solutions)
     bigtext check NOTEBOOK|FOLDER [--csv F]   grade an assignment notebook, or a folder of them
 
@@ -56,6 +57,24 @@ def _run(args) -> int:
         return 1
     print(f"wrote {out}")
     return 0
+
+
+def _publish(args) -> int:
+    from bigtext_lite.experiments.publish import publish
+
+    only = [c.strip() for c in args.only.split(",") if c.strip()] if args.only else None
+    try:
+        summary = publish(args.profile, args.out, only)
+    except config.SettingError as err:
+        print(f"bigtext publish: {err}", file=sys.stderr)
+        return 2
+    print(f"\n{'chapter':14} {'status':7} {'seconds':>8}")
+    for chapter, c in summary["chapters"].items():
+        print(f"{chapter:14} {c['status']:7} {c['seconds']:8.0f}")
+    print(f"{'all':14} {'':7} {summary['seconds']:8.0f}  (this command: "
+          f"{summary['this_command_seconds']:.0f} s; {summary['device']}, "
+          f"commit {summary['git_commit']})")
+    return 0 if summary["complete"] else 1
 
 
 def _release(args) -> int:
@@ -127,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
                           "true/false, null, numbers, JSON lists)")
     run.add_argument("--tag", default=None, help="suffix of the result file, for runs with --set")
     run.set_defaults(func=_run)
+    pub = sub.add_parser("publish", help="every chapter's run in turn into results/, keeping "
+                                         "those already complete from this commit and device")
+    pub.add_argument("--profile", default="full", help="quick, colab or full (default: full)")
+    pub.add_argument("--out", default="results", help="folder (default: results)")
+    pub.add_argument("--only", default=None, help="comma-separated chapters (default: all)")
+    pub.set_defaults(func=_publish)
     assign = sub.add_parser("assignments", help="assignment notebooks for a course")
     assign_sub = assign.add_subparsers(dest="action", required=True)
     rel = assign_sub.add_parser("release", help="write the learner versions (solutions stripped)")

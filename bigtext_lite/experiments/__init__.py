@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -72,6 +73,22 @@ def git_commit(folder: Path) -> str | None:
     return commit
 
 
+# the packages whose versions can move a run's numbers: the yardsticks and the book's own
+PACKAGES = ("bigtext-lite", "numpy", "scikit-learn", "transformers", "tokenizers", "safetensors",
+            "gensim", "fasttext-numpy2")
+
+
+def package_versions() -> dict[str, str]:
+    """Each installed package of :data:`PACKAGES` and its version (absent ones left out)."""
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return found
+
+
 def environment() -> dict:
     """Where a run happened: device, library versions, git commit, date."""
     dev = config.device()
@@ -84,7 +101,8 @@ def environment() -> dict:
               else f"CPU ({os.cpu_count()} cores)")
     return {
         "device": device, "torch": torch.__version__, "python": platform.python_version(),
-        "git_commit": commit, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "packages": package_versions(), "git_commit": commit,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
 

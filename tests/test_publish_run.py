@@ -1,0 +1,95 @@
+"""`bigtext publish`: every chapter's run in turn, resumable chapter by chapter, from a
+clean commit only. End to end on real chapters in the quick profile; the rules (kept,
+rerun, failed, refused) with a stand-in for run_chapter."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bigtext_lite.config import SettingError
+from bigtext_lite.experiments import CHAPTERS, publish
+from bigtext_lite.experiments.publish import ORDER
+
+
+@pytest.fixture(autouse=True)
+def profile_restored(monkeypatch):
+    monkeypatch.setenv("BIGTEXT_PROFILE", "quick")  # run_chapter sets it for what it runs
+
+
+def test_the_order_is_every_chapter_once():
+    assert sorted(ORDER) == sorted(CHAPTERS) and len(ORDER) == len(set(ORDER))
+
+
+def test_real_chapters_run_then_are_kept_and_a_cut_off_one_runs_again(tmp_path, real_root):
+    first = publish.publish("quick", tmp_path, only=["training_loop", "formulas"],
+                            allow_uncommitted=True)
+    assert list(first["chapters"]) == ["formulas", "training_loop"]  # the book's order
+    assert all(c["status"] == "ran" for c in first["chapters"].values()) and first["complete"]
+    files = {c: json.loads((tmp_path / f"{c}-quick.json").read_text()) for c in first["chapters"]}
+    assert all(f["complete"] and f["git_commit"] == first["git_commit"] for f in files.values())
+    import numpy
+    import sklearn
+    assert files["formulas"]["packages"]["numpy"] == numpy.__version__  # the versions, stamped
+    assert files["formulas"]["packages"]["scikit-learn"] == sklearn.__version__
+    assert json.loads((tmp_path / "publish-quick.json").read_text()) == first
+
+    again = publish.publish("quick", tmp_path, only=["formulas", "training_loop"],
+                            allow_uncommitted=True)
+    assert {c: s["status"] for c, s in again["chapters"].items()} == {
+        "formulas": "kept", "training_loop": "kept"}
+    # a kept chapter's seconds are its own run's, so the total is the whole run's
+    assert again["chapters"]["formulas"]["seconds"] == files["formulas"]["wall_seconds"]
+
+    cut = files["formulas"] | {"complete": False}  # as a run killed mid-way leaves it
+    (tmp_path / "formulas-quick.json").write_text(json.dumps(cut))
+    third = publish.publish("quick", tmp_path, only=["formulas", "training_loop"],
+                            allow_uncommitted=True)
+    assert {c: s["status"] for c, s in third["chapters"].items()} == {
+        "formulas": "ran", "training_loop": "kept"}
+    assert json.loads((tmp_path / "formulas-quick.json").read_text())["complete"]
+
+
+def fake_env(commit="abc1234", device="CPU (2 cores)"):
+    return lambda: {"device": device, "git_commit": commit, "date": "today"}
+
+
+def test_a_failure_is_reported_and_the_other_chapters_still_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(publish, "environment", fake_env())
+    ran = []
+
+    def run(chapter, profile, out_dir):
+        ran.append(chapter)
+        if chapter == "fasttext":
+            raise RuntimeError("out of memory")
+        (out_dir / f"{chapter}-full.json").write_text(json.dumps(
+            {"complete": True, "git_commit": "abc1234", "device": "CPU (2 cores)",
+             "wall_seconds": 2.0}))
+
+    summary = publish.publish("full", tmp_path, run=run)
+    assert ran == list(ORDER)
+    assert summary["chapters"]["fasttext"]["status"] == "failed"
+    assert "RuntimeError: out of memory" in summary["chapters"]["fasttext"]["error"]
+    assert not summary["complete"]
+    ran.clear()
+    summary = publish.publish("full", tmp_path, run=run)  # only the failed one again
+    assert ran == ["fasttext"]
+    # another commit, or another device, and every chapter runs again
+    monkeypatch.setattr(publish, "environment", fake_env(device="NVIDIA H200"))
+    ran.clear()
+    publish.publish("full", tmp_path, run=run)
+    assert ran == list(ORDER)
+
+
+@pytest.mark.parametrize("commit", ["abc1234+uncommitted changes", None])
+def test_a_working_copy_whose_code_differs_from_its_commit_is_refused(tmp_path, monkeypatch,
+                                                                       commit):
+    monkeypatch.setattr(publish, "environment", fake_env(commit))
+    with pytest.raises(SettingError, match="commit it first"):
+        publish.publish("full", tmp_path, run=lambda *a: pytest.fail("ran"))
+
+
+def test_an_unknown_chapter_is_named(tmp_path):
+    with pytest.raises(SettingError, match="unknown chapter.*lsmt"):
+        publish.publish("full", tmp_path, only=["lsmt"])
