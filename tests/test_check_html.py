@@ -93,6 +93,12 @@ def test_results_page_renders_the_word_vectors_comparison_and_curve(tmp_path):
     assert ("| embedding matrix | 250 | 25,000 |" in page
             and "| random, trained | 70.00 | 87.00 |" in page)
     assert "| configuration |" not in page  # no rows table for a chapter without rows
+    run["settings"]["compare_seeds"] = 3
+    run["compare"]["rows"]["ours"]["sd"] = {"neighbour_rating_r": 0.01, "analogies": 0.025}
+    (tmp_path / "word_vectors-full.json").write_text(json.dumps(run))
+    page = render_results.render(tmp_path)
+    assert "mean ± standard deviation over 3 trainings each" in page
+    assert "| ours | 1.5 | 3,333 | 0.800 ± 0.010 | 50.00 ± 2.50 | cuda |" in page
 
 
 def test_results_page_leads_with_headlines_and_folds_the_quick_runs(tmp_path):

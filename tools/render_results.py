@@ -80,16 +80,22 @@ def _word_vector_tables(r: dict) -> list[str]:
     out = []
     if r.get("compare"):
         c = r["compare"]
+        seeds = r["settings"].get("compare_seeds", 1)
+        each = f"; mean ± standard deviation over {seeds} trainings each" if seeds > 1 else ""
         out += [f"Skip-gram on {c['texts']:,} reviews ({c['tokens_per_epoch']:,} tokens per "
-                f"epoch), {r['settings']['epoch']} epochs, dimension {r['settings']['dim']}:", "",
+                f"epoch), {r['settings']['epoch']} epochs, dimension {r['settings']['dim']}"
+                f"{each}:", "",
                 "| implementation | seconds | words / s | neighbour rating r | analogies (%) "
                 "| device |",
                 "| --- | ---: | ---: | ---: | ---: | --- |"]
         for name, row in c["rows"].items():  # a yardstick this machine lacked is left out
             if "skipped" not in row:
+                sd = row.get("sd")  # several seeds
+                r_sd = f" ± {sd['neighbour_rating_r']:.3f}" if sd else ""
+                a_sd = f" ± {_pct(sd['analogies'])}" if sd else ""
                 out.append(f"| {name} | {row['seconds']:.1f} | {row['words_per_s']:,} | "
-                           f"{row['neighbour_rating_r']:.3f} | {_pct(row['analogies']['all'])} | "
-                           f"{row['device']} |")
+                           f"{row['neighbour_rating_r']:.3f}{r_sd} | "
+                           f"{_pct(row['analogies']['all'])}{a_sd} | {row['device']} |")
         out.append("")
     if r.get("curve"):
         sizes = r["curve"]["sizes"]
