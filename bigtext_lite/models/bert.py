@@ -197,7 +197,7 @@ class BertClassifier(nn.Module):
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
         # hidden: (B, T, H), pooled: (B, H)
         hidden, pooled = self.bert(input_ids, attention_mask, token_type_ids)
-        if self.pooling == "mean":  # the mean of the real tokens' vectors, padding left out
+        if self.pooling == "mean":  # the real tokens' mean, padding left out
             pooled = masked_mean(hidden, torch.ones_like(input_ids) if attention_mask is None
                                  else attention_mask)  # (B, H)
         return self.classifier(self.dropout(pooled))  # logits: (B, num_classes)
