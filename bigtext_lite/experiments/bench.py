@@ -10,7 +10,7 @@ Walkthrough: book/how_built.md (benchmarks).
 
 from __future__ import annotations
 
-from bigtext_lite.experiments import find_published
+from bigtext_lite.experiments import find_published, result_name
 
 
 def sentence(row: dict) -> str:
@@ -31,7 +31,7 @@ def quote(piece: str, result: dict | None = None) -> str | None:
     or the piece is missing, or its benchmark failed on the latest run."""
     if result is None:
         # not load_result: its hint names `bigtext run`, which does not write this file
-        result = find_published("bench-cpu.json")
+        result = find_published(result_name("bench", "cpu"))
         if result is None:
             print("no results/bench-cpu.json: `make bench` (benchmarks/run_all.py) writes it")
             return None

@@ -107,17 +107,22 @@ def train_gensim(texts, s: Settings, thread: int, subwords: bool, seed: int = 0)
 def mean_of_seeds(runs: list[dict]) -> dict:
     """One implementation's measures over its seeds: the mean of each number, and with
     several seeds their standard deviation ("sd") and every run ("runs")."""
+    def mean(values, digits):
+        return round(float(np.mean(values)), digits)
+
+    def sd(values):
+        return round(float(np.std(values, ddof=1)), 3)
+
+    r = [run["neighbour_rating_r"] for run in runs]
     row = dict(runs[0])
-    row["seconds"] = round(float(np.mean([r["seconds"] for r in runs])), 1)
-    row["words_per_s"] = round(float(np.mean([r["words_per_s"] for r in runs])))
-    row["neighbour_rating_r"] = round(float(np.mean([r["neighbour_rating_r"] for r in runs])), 3)
-    row["analogies"] = {k: round(float(np.mean([r["analogies"][k] for r in runs])), 3)
+    row["seconds"] = mean([run["seconds"] for run in runs], 1)
+    row["words_per_s"] = round(float(np.mean([run["words_per_s"] for run in runs])))
+    row["neighbour_rating_r"] = mean(r, 3)
+    row["analogies"] = {k: mean([run["analogies"][k] for run in runs], 3)
                         for k in runs[0]["analogies"]}
     if len(runs) > 1:
-        row["sd"] = {"neighbour_rating_r": round(float(np.std([r["neighbour_rating_r"]
-                                                               for r in runs], ddof=1)), 3),
-                     "analogies": round(float(np.std([r["analogies"]["all"] for r in runs],
-                                                     ddof=1)), 3)}
+        row["sd"] = {"neighbour_rating_r": sd(r),
+                     "analogies": sd([run["analogies"]["all"] for run in runs])}
         row["runs"] = runs
     return row
 
