@@ -206,9 +206,10 @@ def pca_map(vecs: Vectors, groups: dict[str, list[str]] = MAP_GROUPS) -> dict:
     words = [w for ws in found.values() for w in ws]
     points = vecs.subset(words).unit()  # (words, dim)
     centred = points - points.mean(0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)  # vt: (dim, dim), by variance
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)  # vt: rows by variance
     xy = centred @ vt[:2].T  # (words, 2)
-    return {"groups": found, "xy": {w: [round(float(a), 4) for a in p] for w, p in zip(words, xy)}}
+    coordinates = {w: [round(float(a), 4) for a in p] for w, p in zip(words, xy)}
+    return {"groups": found, "xy": coordinates}
 
 
 def run(s: Settings, save_partial=lambda result: None) -> dict:

@@ -198,8 +198,9 @@ class BertClassifier(nn.Module):
         # hidden: (B, T, H), pooled: (B, H)
         hidden, pooled = self.bert(input_ids, attention_mask, token_type_ids)
         if self.pooling == "mean":  # the real tokens' mean, padding left out
-            pooled = masked_mean(hidden, torch.ones_like(input_ids) if attention_mask is None
-                                 else attention_mask)  # (B, H)
+            if attention_mask is None:
+                attention_mask = torch.ones_like(input_ids)
+            pooled = masked_mean(hidden, attention_mask)  # (B, H)
         return self.classifier(self.dropout(pooled))  # logits: (B, num_classes)
 
 
