@@ -11,6 +11,7 @@ renders those files. Walkthrough: book/how_to_run.md.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
 import importlib.metadata
 import json
@@ -73,6 +74,44 @@ def git_commit(folder: Path) -> str | None:
     return commit
 
 
+def _code_digest(files) -> str:
+    """sha256 over (path, content) pairs, sorted by path: one digest for a set of files."""
+    digest = hashlib.sha256()
+    for name, data in sorted(files):
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()[:16]
+
+
+def code_hash(root: Path) -> str:
+    """The digest of the code that decides a run's numbers (bigtext_lite/ and
+    pyproject.toml under ``root``, the repository), read from the files themselves:
+    it needs no git, so a run on a machine the repository was copied to without its
+    history still says which code ran. :func:`code_hash_at` gives a commit's."""
+    files = [p for p in (root / "bigtext_lite").rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
+    files += [root / "pyproject.toml"] if (root / "pyproject.toml").exists() else []
+    return _code_digest((p.relative_to(root).as_posix(), p.read_bytes()) for p in files)
+
+
+def code_hash_at(commit: str, repo: Path) -> str | None:
+    """:func:`code_hash` of ``commit``'s files (from git's objects); None when ``repo``
+    has no such commit."""
+    def git(*args) -> bytes:
+        return subprocess.run(["git", *args], capture_output=True, cwd=repo, timeout=60,
+                              check=True).stdout
+
+    try:
+        listing = git("ls-tree", "-r", "-z", commit, "--", "bigtext_lite", "pyproject.toml")
+        files = []
+        for entry in filter(None, listing.split(b"\0")):
+            meta, name = entry.split(b"\t", 1)
+            files.append((name.decode(), git("cat-file", "blob", meta.split()[2].decode())))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return _code_digest(files)
+
+
 # the packages whose versions can move a run's numbers: the yardsticks and the book's own
 PACKAGES = ("bigtext-lite", "numpy", "scikit-learn", "transformers", "tokenizers", "safetensors",
             "gensim", "fasttext-numpy2")
@@ -97,11 +136,15 @@ def environment() -> dict:
         commit = git_commit(Path(__file__).parent)
     except (OSError, subprocess.SubprocessError):
         commit = None
+    # A copy without git's history (a GPU machine the tree was sent to) names its commit
+    # in BIGTEXT_COMMIT; code_hash lets anyone check that claim (check_provenance).
+    commit = commit or os.environ.get("BIGTEXT_COMMIT") or None
     device = (torch.cuda.get_device_name(dev) if dev.type == "cuda"
               else f"CPU ({os.cpu_count()} cores)")
     return {
         "device": device, "torch": torch.__version__, "python": platform.python_version(),
         "packages": package_versions(), "git_commit": commit,
+        "code_hash": code_hash(Path(__file__).resolve().parents[1]),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bigtext_lite import config
 from bigtext_lite.config import SettingError
-from bigtext_lite.experiments import CHAPTERS, environment, result_name, run_chapter
+from bigtext_lite.experiments import CHAPTERS, code_hash_at, environment, result_name, run_chapter
 from bigtext_lite.io import write_json_atomic
 
 # the book's order: the cheap chapters first, so a failure in setup shows in seconds
@@ -33,13 +33,14 @@ ORDER = ("formulas", "text_pipeline", "training_loop", "baselines", "fasttext",
 
 
 def kept(path: Path, env: dict) -> dict | None:
-    """The result at ``path`` if it is complete and from this commit, on this device."""
+    """The result at ``path`` if it is complete and from this commit's code, on this
+    device."""
     try:
         old = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):  # missing, or cut off while being written
         return None
-    same = (old.get("complete") is True and old.get("git_commit") == env["git_commit"]
-            and old.get("device") == env["device"])
+    same = (old.get("complete") is True and old.get("device") == env["device"]
+            and all(old.get(key) == env[key] for key in ("git_commit", "code_hash")))
     return old if same else None
 
 
@@ -89,3 +90,30 @@ def publish(profile: str = "full", out_dir: str | Path = "results",
     summary["complete"] = all(c["status"] != "failed" for c in summary["chapters"].values())
     write_json_atomic(out_dir / f"publish-{profile}.json", summary, indent=2)
     return summary
+
+
+def provenance_problems(results_dir: str | Path, repo: str | Path) -> list[str]:
+    """What is wrong with the results' provenance: each result that names a commit and
+    the digest of the code that ran (``code_hash``) must name a commit of ``repo`` whose
+    code has that digest; a run that ran other code than its commit's, or names a
+    commit the repository lacks, is listed."""
+    problems, digests = [], {}
+    for path in sorted(Path(results_dir).glob("*.json")):
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as err:
+            problems.append(f"{path.name}: not JSON ({err})")
+            continue
+        if not isinstance(result, dict):
+            continue  # not a run's result
+        commit, ran = result.get("git_commit"), result.get("code_hash")
+        if not commit or not ran or "+" in commit:
+            continue  # no claim to check (a run marked as uncommitted says so itself)
+        if commit not in digests:
+            digests[commit] = code_hash_at(commit, Path(repo))
+        if digests[commit] is None:
+            problems.append(f"{path.name}: commit {commit} is not in this repository")
+        elif digests[commit] != ran:
+            problems.append(f"{path.name}: ran code {ran}, but commit {commit}'s code is "
+                            f"{digests[commit]}: it was not run from that commit")
+    return problems
