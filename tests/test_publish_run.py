@@ -130,6 +130,10 @@ def test_provenance_names_a_result_whose_code_is_not_its_commits(tmp_path, monke
         f"{publish.code_hash_at(commit, tmp_path)}: it was not run from that commit",
         "fasttext-full.json: commit 0badc0d is not in this repository"]
 
+    with pytest.raises(FileNotFoundError, match="no bigtext_lite"):
+        code_hash(results)
+    # the stamp digests the repository the library was imported from
+    assert environment()["code_hash"] == code_hash(Path(__file__).resolve().parents[1])
     # a copy without git names its commit in BIGTEXT_COMMIT, and the stamp carries it
     monkeypatch.setattr("bigtext_lite.experiments.git_commit", lambda folder: None)
     monkeypatch.setenv("BIGTEXT_COMMIT", "abc1234")

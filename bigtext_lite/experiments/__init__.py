@@ -88,6 +88,8 @@ def code_hash(root: Path) -> str:
     pyproject.toml under ``root``, the repository), read from the files themselves:
     it needs no git, so a run on a machine the repository was copied to without its
     history still says which code ran. :func:`code_hash_at` gives a commit's."""
+    if not (root / "bigtext_lite").is_dir():
+        raise FileNotFoundError(f"{root} holds no bigtext_lite/: not the repository")
     files = [p for p in (root / "bigtext_lite").rglob("*")
              if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
     files += [root / "pyproject.toml"] if (root / "pyproject.toml").exists() else []
@@ -144,7 +146,7 @@ def environment() -> dict:
     return {
         "device": device, "torch": torch.__version__, "python": platform.python_version(),
         "packages": package_versions(), "git_commit": commit,
-        "code_hash": code_hash(Path(__file__).resolve().parents[1]),
+        "code_hash": code_hash(Path(__file__).resolve().parents[2]),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
