@@ -92,6 +92,22 @@ def test_gradient_accumulation_4x8_equals_one_batch_of_32():
     assert (run(8, 1) - run(32, 1)).abs().max() > 1e-3  # the check can tell them apart
 
 
+def test_a_short_last_accumulation_group_is_a_mean_over_its_own_batches():
+    # 120 examples: 15 batches of 8, so the last group of accumulate=4 holds 3 batches;
+    # batches of 32 leave a last batch of 24. Dividing its 3 losses by 4 (not 3) would
+    # shrink that step's gradient by a quarter, and Adam's step with it.
+    def run(batch_size, accumulate):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(10, 2).double()
+        data = TensorDataset(blobs(n=120).tensors[0].double(), blobs(n=120).tensors[1])
+        fit(model, DataLoader(data, batch_size), num_epochs=2, accumulate=accumulate,
+            device="cpu", optimizer=torch.optim.Adam(model.parameters(), lr=0.05),
+            progress=False, verbose=False)
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    assert (run(8, 4) - run(32, 1)).abs().max() < 1e-10
+
+
 class Interrupt(Exception):
     pass
 

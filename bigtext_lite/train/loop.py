@@ -138,7 +138,8 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
     amp: None, "bf16", "fp16" (with a GradScaler) or "auto" (see resolve_amp).
     compile: try ``torch.compile``; if compiling fails, warn and train eagerly.
     accumulate: add gradients of this many batches before each optimiser step
-        (each batch's loss is divided by ``accumulate``).
+        (each batch's loss is divided by the number of batches in its group:
+        ``accumulate``, or fewer in an epoch's short last group).
     scheduler_interval: "step" (after every optimiser step) or "epoch".
     checkpoint_dir: write ``last.pt`` there every ``checkpoint_every`` optimiser
         steps and at each epoch end (keeping the one before as ``prev.pt``);
@@ -223,6 +224,9 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
             bar.update()
             batch = to_device(batch, device)
             last_in_group = (i + 1) % accumulate == 0 or i + 1 == len(train_loader)
+            # The epoch's last group can be short: divide by its real number of batches,
+            # so that its step is a mean over its batches like every other step.
+            group = min(accumulate, len(train_loader) - i // accumulate * accumulate)
             # DDP: all-reduce gradients only on the last batch of an accumulation group.
             sync = net.no_sync() if not last_in_group and hasattr(net, "no_sync") else nullcontext()
             with sync:
@@ -242,7 +246,7 @@ def fit(model, train_loader, *, num_epochs: int, optimizer, loss_fn=F.cross_entr
                     raise NonFiniteLossError(
                         f"loss is {loss_value} at epoch {epoch + 1}, batch {i + 1}, "
                         f"optimiser step {step + 1}{last}")
-                scaler.scale(loss / accumulate if accumulate > 1 else loss).backward()
+                scaler.scale(loss / group if group > 1 else loss).backward()
             loss_sum += loss_value * y.shape[0]
             seen += y.shape[0]
             if not last_in_group:
