@@ -21,6 +21,7 @@ Walkthrough: notebooks/05_baselines.ipynb.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -182,3 +183,9 @@ def nb_lr(train_texts, train_y, valid_texts, valid_y, Cs=(0.03, 0.1, 0.3, 1),
     regression."""
     return _fit(f"NB-LR {ngram_name(ngrams)}", "binary", train_texts, train_y, valid_texts,
                 valid_y, Cs, min_df, ngrams, nb_scale=True)
+
+
+# For reading the errors by slice: a negation word, or a contraction in n't ("don't",
+# "isn't", "can't"). There is no word boundary inside "don't", so n't takes a boundary
+# on its right only; \b(...|n't)\b would never match a contraction. Search lower case.
+NEGATION = re.compile(r"\b(?:not|no|never|nothing)\b|n['’]t\b")

@@ -97,3 +97,12 @@ def test_naive_bayes_on_binary_indicators():
     model = baselines.naive_bayes(tr, ytr, va, yva, binary=True)
     assert model.name == "NB unigrams, binary" and model.accuracy(te, yte) > 0.95
     assert model.features(["film film film"]).toarray().max() == 1
+
+
+@pytest.mark.parametrize("text, negated", [
+    ("i don't like it", True), ("it isn't good", True), ("i can’t", True),
+    ("not good", True), ("no plot", True), ("never again", True),
+    ("nothing works", True), ("nothings", False), ("knot", False), ("a nice film", False),
+    ("note the ending", False), ("the ant's nest", False)])
+def test_negation_matches_words_and_contractions(text, negated):
+    assert bool(baselines.NEGATION.search(text)) is negated
