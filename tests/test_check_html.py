@@ -201,3 +201,39 @@ def test_the_build_pages_may_name_tests_but_nothing_else_backstage(tmp_path):
     assert check_html.backstage(page) == []
     page.write_text("<html><body><p>commit abc+uncommitted changes</p></body></html>")
     assert check_html.backstage(page)
+
+
+def test_results_page_says_run_details_in_a_readers_words(tmp_path):
+    """A run's switches stay off the page, the fp16-rounded checkpoint is one footnote,
+    the fixed fastText headline says it was not chosen on validation, and the MiniLM
+    rows are named as the chapter names them."""
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import render_results
+
+    base = {"profile": "full", "complete": True, "device": "GPU", "torch": "2",
+            "date": "today", "git_commit": "abc"}
+    lstm = {**base, "chapter": "lstm", "overrides": {"batch_size": 256, "timings": False},
+            "best_config": "a", "rows": [{"config": "a", "val_acc": 0.5, "test_acc": 0.5}]}
+    bert = {**base, "chapter": "bert", "best_config": "b",
+            "rows": [{"config": "b", "val_acc": 0.9, "test_acc": 0.9}],
+            "note": "From the package. For this run its weights were stored in fp16 and "
+                    "loaded into fp32 models, so they differ (at most 2^-11)."}
+    vectors = {**base, "chapter": "word_vectors",
+               "overrides": {"bert": "minilm (the table, carried in fp16)"},
+               "curve": {"sizes": [250], "accuracy": {"BERT input embeddings, frozen": [0.7]}}}
+    fasttext = {**base, "chapter": "fasttext",
+                "rows": [{"config": "bigrams, 20 epochs, bigtext_lite", "test_acc": 0.9}]}
+    for name, run in [("lstm-full-b256", {**lstm, "tag": "b256"}), ("bert-full", bert),
+                      ("word_vectors-full", vectors), ("fasttext-full", fasttext)]:
+        (tmp_path / f"{name}.json").write_text(json.dumps(run))
+    page = render_results.render(tmp_path)
+    assert "with batch_size=256**" in page and "timings=" not in page
+    assert "**full profile, with bert=minilm[^fp16]**" in page and "carried" not in page
+    assert "**full profile[^fp16]**" in page and "Note: From the package." in page
+    assert page.count("[^fp16]:") == 1 and "stored in fp16" not in page
+    assert "| MiniLM input embeddings, frozen | 70.00 |" in page and "BERT input" not in page
+    assert "nothing there was chosen on validation" in page

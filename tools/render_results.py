@@ -23,7 +23,8 @@ REFERENCES = [
     ("Tutorial LSTM (GloVe vectors, packed, 256 tokens)", "86.2", f"{TUTORIAL} 2"),
     ("Tutorial CNN (GloVe vectors, 256 tokens)", "87.5", f"{TUTORIAL} 3"),
     ("Paragraph/word vectors (full model + unlabelled)", "88.89", "{cite}`maas2011`"),
-    ("Official fastText, bigrams, 20 epochs", None, "measured here, {ref}`sec-fasttext`"),
+    ("Official fastText, bigrams, 20 epochs", None,
+     "not published: this book's run of the official package, {ref}`sec-fasttext`"),
     ("NBSVM-bi", "91.22", "{cite}`wang2012`"),
     ("Tutorial bert-base-uncased, fine-tuned 3 epochs", "93.3", f"{TUTORIAL} 4"),
     ("BERT-base fine-tuned", "94.60", "{cite}`sun2019`"),
@@ -56,15 +57,27 @@ INTRODUCTION = [
     "# Results",
     "",
     "Every number on this page was written by `bigtext run <chapter> --profile quick|full`",
-    "into `results/<chapter>-<profile>.json` and rendered by `tools/render_results.py`;",
-    "each row says where and from which commit it ran. The quick profile runs on a CPU on",
-    "small subsets (it shows the code works, not what the model can do); the full profile",
-    "is the published run on the whole of IMDB (22,500 training, 2,500 validation and",
-    "25,000 test reviews). In a full run, the configuration marked **best** was chosen on",
-    "validation accuracy; its test accuracy is the chapter's headline number. Each",
-    "chapter's quick runs are folded below its full ones.",
+    "into `results/<chapter>-<profile>.json`; each run says where, when and from which",
+    "commit it ran. The full profile is the published run on the whole of IMDB: the",
+    "baselines, LSTM and BERT runs train on 22,500 reviews and hold out 2,500 for",
+    "validation, the fastText and word-vector runs train on all 25,000, with no",
+    "validation split, and every run tests on the 25,000 test reviews unless its heading",
+    "says otherwise. Where a full run has a",
+    "validation split, the configuration marked **best** was chosen on validation",
+    "accuracy, and its test accuracy is the chapter's headline number.",
     "",
-    "## Published figures to compare with",
+    "Each chapter's quick runs are folded below its full ones. The quick profile runs on",
+    "a CPU on small subsets: it shows that the code works, not what the model can do. A",
+    "quick row comes from its own `bigtext run`, at the commit and date its heading",
+    "names, not from the chapter's cells, which train with the same settings in a",
+    "separate run: on a shared 2-core machine their timings differ from the chapter's",
+    "by large factors, and where the code has changed between the two runs their",
+    "accuracies can differ too. Read a chapter's quick numbers in the chapter.",
+    "",
+    "## Figures to compare with",
+    "",
+    "Published IMDB test accuracies, and one figure this book measured itself (the",
+    "official fastText package, trained with the same settings as ours):",
     "",
     "| model | IMDB test accuracy (%) | source |",
     "| --- | ---: | --- |",
@@ -102,7 +115,10 @@ def _word_vector_tables(r: dict) -> list[str]:
         out += ["Test accuracy (%) by number of labelled training reviews:", "",
                 "| embedding matrix | " + " | ".join(f"{n:,}" for n in sizes) + " |",
                 "| --- |" + " ---: |" * len(sizes)]
-        out += [f"| {name} | " + " | ".join(_pct(a) for a in accs) + " |"
+        # the earliest run's files name all-MiniLM-L6-v2's rows "BERT", as the chapter
+        # does not: its name for them here too
+        out += [f"| {name.replace('BERT input', 'MiniLM input')} | "
+                + " | ".join(_pct(a) for a in accs) + " |"
                 for name, accs in r["curve"]["accuracy"].items()]
         out.append("")
     return out
@@ -124,8 +140,30 @@ def provenance(commit: str | None) -> str:
     return f"commit `{commit}`"
 
 
-# The configuration that stands for a chapter whose full run picks no best.
+# The configuration that stands for a chapter whose full run picks no best, and how
+# the page says it was fixed.
 HEADLINE_CONFIG = {"fasttext": "bigrams, 20 epochs, bigtext_lite"}
+HEADLINE_NOTE = ("The fastText runs hold out no validation reviews, so nothing there was "
+                 "chosen on validation: its headline is a fixed setting, the book's own "
+                 "implementation with bigrams and 20 epochs, the largest of the settings "
+                 "compared (it also has our implementation's highest test accuracy).")
+
+# Some overrides are switches of how a run was made, not settings of what it trained.
+SWITCHES = {"timings"}
+
+# Two GPU runs read all-MiniLM-L6-v2's weights from a copy rounded to fp16; their files
+# say so in an override or a note. The page says it once, in a reader's words.
+FP16_FOOTNOTE = ("[^fp16]: This run read all-MiniLM-L6-v2's pre-trained weights (the "
+                 "word-vector run: its word-embedding table only) from a copy rounded to "
+                 "fp16, a relative error of at most 2^-11 (about 5e-4) per weight; "
+                 "`bigtext run` reads the checkpoint's own fp32 weights.")
+FP16_NOTE = re.compile(r"\s*For this run its weights were stored in fp16[^()]*\([^)]*\)\.")
+
+
+def fp16_copy(r: dict) -> bool:
+    """Whether the run read the pre-trained weights from the fp16-rounded copy."""
+    overrides = " ".join(str(v) for v in (r.get("overrides") or {}).values())
+    return "fp16" in overrides or bool(FP16_NOTE.search(r.get("note") or ""))
 
 
 def headline(r: dict) -> dict | None:
@@ -148,14 +186,25 @@ def headlines(runs: list[dict]) -> list[str]:
                 out.append(f"| {{ref}}`{label}` | {row['config']} | {_pct(row['test_acc'])} | "
                            f"{r['device']}, {r['date'][:10]}, {provenance(r['git_commit'])}"
                            f"{done} |")
-    return out if len(out) > 5 else []
+    if len(out) <= 5:
+        return []
+    return out + ([] if not any(headline_fixed(r) for r in runs) else ["", HEADLINE_NOTE])
+
+
+def headline_fixed(r: dict) -> bool:
+    """Whether a full run's headline row is the fixed one of HEADLINE_CONFIG."""
+    return (r.get("profile") == "full" and not r.get("tag") and not r.get("best_config")
+            and r.get("chapter") in HEADLINE_CONFIG and headline(r) is not None)
 
 
 def _heading(r: dict) -> list[str]:
     """Which profile and overrides, where, when and from which code."""
     status = "" if r.get("complete", True) else " (incomplete: only the rows shown finished)"
-    changed = ", ".join(f"{k}={v}" for k, v in (r.get("overrides") or {}).items())
+    # an override's value may carry its explanation in brackets: the value alone here
+    changed = ", ".join(f"{k}={str(v).split(' (')[0]}"
+                        for k, v in (r.get("overrides") or {}).items() if k not in SWITCHES)
     variant = f", with {changed}" if changed else ""
+    variant += "[^fp16]" if fp16_copy(r) else ""
     sizes = (f"; {r['train_size']:,} training / {r['test_size']:,} test reviews"
              if "train_size" in r else "")
     return [f"**{r['profile']} profile{variant}**{status}: {r['device']}, torch {r['torch']}, "
@@ -212,8 +261,9 @@ def _extra_tables(r: dict) -> list[str]:
                 f"{t['seq_len']} tokens):",
                 "", "| implementation | sequences / s |", "| --- | ---: |"]
         out += [f"| {k} | {v:,.1f} |" for k, v in t["sequences_per_second"].items()]
-    if r.get("note"):
-        out += ["", f"Note: {r['note']}"]
+    note = FP16_NOTE.sub("", r.get("note") or "").strip()
+    if note:
+        out += ["", f"Note: {note}"]
     return out
 
 
@@ -257,6 +307,8 @@ def render(results_dir: Path = ROOT / "results") -> str:
         else:
             for r in sorted(quick, key=lambda r: r.get("tag") or ""):
                 out += _run(r)
+    if any(fp16_copy(r) for r in runs):
+        out += ["", FP16_FOOTNOTE]
     return "\n".join(out).rstrip() + "\n"
 
 
