@@ -76,7 +76,20 @@ def test_the_runtime_lines_say_what_was_measured_and_what_is_an_estimate(tmp_pat
     text = sync_runtime.block(nb, "08_lstm", twin_run)
     assert "about 5 min on 2 CPU cores" in text and "end to end on 2026-12-02" in text
     assert "*Checked against*: Colab's runtime of 2026-11 (Python 3.13, torch 2.11.0" in text
-    assert "an estimate" in text and "not measured on a T4" in text
+    assert "not timed on a T4" in text and "memory bandwidth" in text  # an estimate, its grounds
+    assert "`colab` profile, for a free Colab runtime ({doc}`../book/how_to_run`)" in text
     twin_run["chapters"][0]["ran"] = False
     with pytest.raises(SystemExit, match="failed in the Colab twin"):
         sync_runtime.block(nb, "08_lstm", twin_run)
+
+
+@pytest.mark.parametrize("backstage", [
+    "has not been run for the book yet", "(an estimate)", "a copy of Colab's environment",
+    "The `colab` profile is the `full` one here", "no measured time to scale from"])
+def test_the_runtime_lines_are_written_for_readers(backstage):
+    """Build notes (what has not been run yet, an estimate without its grounds, an
+    undefined profile) belong on the how-it-is-built page, not in a chapter's first cell."""
+    twin = sync_runtime.load("colab-twin.json")
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        assert backstage not in sync_runtime.block(nb, path.stem, twin), path.name

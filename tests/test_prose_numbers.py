@@ -34,6 +34,8 @@ NOT_MEASURED = {
     ("03_text_pipeline", "0.18"): "torchtext's last version number",
     ("03_text_pipeline", "0.11"): "the torchtext version that dropped the legacy API",
     ("07_word_vectors", "0.18"): "torchtext's last version number",
+    ("04_training_loop", "3.13"): "the last Python version whose Linux default start is fork",
+    ("04_training_loop", "3.14"): "the Python version that changes Linux's start method",
 }
 
 

@@ -7,6 +7,10 @@ so the times a reader is promised cannot drift from the measurements:
   device and date), when there is one;
 - a Colab T4: not measured (no T4 here); the estimate and its grounds are written out.
 
+The wording is for readers: what was measured, on what, and what is expected elsewhere
+and why. How it was measured (Colab's package versions installed afresh on 2 CPU cores,
+not Colab itself) is for contributors, in tools/colab_twin.py.
+
     python tools/sync_runtime.py          # rewrite the lines that are out of date
     python tools/sync_runtime.py --check  # exit 1 and list them (what the tests do)
 """
@@ -53,54 +57,65 @@ def full_sentence(run: str | None) -> str:
     if run is None or not (ROOT / "bigtext_lite" / "experiments" / f"{run}.py").exists():
         return ""
     if full is None:
-        return " The `full` profile has not been run for the book yet."
-    done = "" if full.get("complete", True) else " (the published run is incomplete)"
-    return (f" The `full` profile took {minutes(full['wall_seconds'])} on "
-            f"{'one ' if full['device'].startswith('NVIDIA') else ''}{full['device']}, "
-            f"{full['date'][:10]}{done}.")
+        return " The `full` profile, on all of the chapter's data, has not been timed."
+    on = (f"{'one ' if full['device'].startswith('NVIDIA') else ''}{full['device']}, "
+          f"on {full['date'][:10]}")
+    if not full.get("complete", True):  # its time is not the profile's: say what it did
+        rows = len(full.get("rows") or [])
+        return (f" The `full` profile has not run to its end: the published run, on {on}, "
+                f"was stopped after {minutes(full['wall_seconds'])} with {rows} "
+                f"configuration{'s' if rows != 1 else ''} done.")
+    return f" The `full` profile took {minutes(full['wall_seconds'])} on {on}."
 
 
 def t4_sentence(run: str | None) -> str:
     if run not in GPU_RUNS:
-        return ("On a Colab T4 runtime expect about the CPU time: the chapter computes on the "
-                "CPU, and Colab's free runtime has 2 CPU cores too (an estimate).")
+        return ("On Colab's free runtime expect about the same times: this chapter computes "
+                "on the CPU, and that runtime has 2 CPU cores too (not timed on Colab "
+                "itself).")
+    quick = ("Colab's T4 runtime has the same 2 CPU cores and adds the GPU, so the quick "
+             "profile should take no longer there (not timed on a T4)")
     if load(f"{run}-full.json") is None:
-        return ("On a Colab T4 the quick profile should take no longer than on 2 CPU cores "
-                "(an estimate); the full profile has no measured time to scale from yet.")
-    return ("On a Colab T4 the quick profile should take no longer than on 2 CPU cores, and "
-            f"the full profile about {T4_FACTOR} its time on an H100 (an estimate from the "
-            "two GPUs' memory bandwidth and tensor throughput; not measured on a T4).")
+        return quick + "."
+    return (f"{quick}; the full profile should take about {T4_FACTOR} its time on the "
+            f"H100, because a T4 has about a tenth of an H100's memory bandwidth and a "
+            f"fifteenth of its 16-bit tensor throughput (vendor figures).")
 
 
 def row_of(run: dict | None, config: str) -> dict | None:
     return next((r for r in (run or {}).get("rows", []) if r["config"] == config), None)
 
 
+# The colab profile, defined for the reader where a chapter first names it.
+COLAB = ("The `colab` profile, for a free Colab runtime ({doc}`../book/how_to_run`), "
+         "uses all of the data")
+
+
 def colab_sentence(run: str | None) -> str:
     """What the `colab` profile (experiments' Settings: all the data, the headline
     configuration, one seed) adds up to, from the published run of the same settings."""
     if run in {"text_pipeline", "training_loop", "baselines"}:
-        return " The `colab` profile is the `full` one here."
+        return f" {COLAB}: in this chapter it runs the same settings as `full`."
     if run == "fasttext":
-        return (" The `colab` profile trains each setting once instead of three times: about "
+        return (f" {COLAB} and trains each setting once instead of three times: about "
                 "a third of the `full` profile's time, on the CPU as there.")
     if run == "word_vectors":
-        return (" The `colab` profile trains the curve once per size and leaves out the "
-                "official fastText and gensim; its time has not been measured.")
+        return (f" {COLAB}, trains the curve once per size and leaves out the official "
+                "fastText and gensim; it has not been timed.")
     if run == "lstm":
         r = row_of(load("lstm-full-b256.json"), "random, max pooling")
         return "" if r is None else (
-            f" The `colab` profile trains max pooling only, at batch 256: the published run "
+            f" {COLAB} and trains max pooling only, at batch 256: the published run "
             f"of those settings reached {100 * r['test_acc']:.2f} % in {r['epochs_run']} "
-            f"epochs of {r['seconds_per_epoch']:.1f} s on an H100; expect {T4_FACTOR} as "
-            f"long an epoch on a T4 (an estimate).")
+            f"epochs of {r['seconds_per_epoch']:.1f} s on an H100; expect an epoch to take "
+            f"{T4_FACTOR} as long on a T4.")
     if run == "bert":
         full = load("bert-full.json")
         r = row_of(full, "minilm, head+tail, 512 tokens")
         return "" if r is None else (
-            f" The `colab` profile fine-tunes head+tail with [CLS] only: "
+            f" {COLAB} and fine-tunes head+tail with [CLS] only: "
             f"{r['total_seconds']:.0f} s and {100 * r['test_acc']:.2f} % in the published run "
-            f"on an H100; expect {T4_FACTOR} as long on a T4 (an estimate).")
+            f"on an H100; expect {T4_FACTOR} as long on a T4.")
     return ""
 
 
@@ -111,16 +126,16 @@ def block(nb, name: str, twin: dict) -> str:
         raise SystemExit(f"{name} failed in the Colab twin: fix it before writing its runtime")
     run = run_name(nb)
     full = full_sentence(run)
-    profile = "the `quick` profile" if full else "it"
+    profile = "the `quick` profile (the default)" if full else "the chapter"
     packages = twin["packages"]
     return (f"*Runtime*: {profile} takes about {minutes(row['seconds'])} on 2 CPU cores, "
-            f"install included (run end to end on {row['date']}, in a copy of Colab's "
-            f"environment).{full}{colab_sentence(run)} {t4_sentence(run)}\n"
+            f"from installing the library to the last cell (measured end to end on "
+            f"{row['date']}).{full}{colab_sentence(run)} {t4_sentence(run)}\n"
             f"*Checked against*: Colab's runtime of {twin['runtime']} (Python "
             f"{twin['python'].rsplit('.', 1)[0]}, torch {packages['torch']}, transformers "
-            f"{packages['transformers']}), its package versions installed afresh; the "
-            f"outputs on this page come from the book's own build, whose versions the "
-            f"Parameters cell prints.\n")
+            f"{packages['transformers']}): the chapter runs end to end with those versions, "
+            f"and the times above were measured with them. The outputs on this page come "
+            f"from a separate run, whose versions the Parameters cell prints.\n")
 
 
 def sync(path: Path, twin: dict, write: bool) -> bool:
