@@ -14,11 +14,13 @@ import dataclasses
 import hashlib
 import importlib
 import importlib.metadata
+import io
 import json
 import os
 import platform
 import re
 import subprocess
+import tarfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -58,7 +60,8 @@ def result_name(chapter: str, profile: str, tag: str | None = None) -> str:
 
 # What decides a run's numbers: the library and its requirements. Results, notebooks and
 # prose written since the commit do not, so a second `bigtext run` stays clean.
-CODE = (":(top)bigtext_lite", ":(top)pyproject.toml")
+CODE_PATHS = ("bigtext_lite", "pyproject.toml")  # from the repository's root
+CODE = tuple(f":(top){path}" for path in CODE_PATHS)  # as git pathspecs
 
 
 def git_commit(folder: Path) -> str | None:
@@ -90,28 +93,23 @@ def code_hash(root: Path) -> str:
     history still says which code ran. :func:`code_hash_at` gives a commit's."""
     if not (root / "bigtext_lite").is_dir():
         raise FileNotFoundError(f"{root} holds no bigtext_lite/: not the repository")
-    files = [p for p in (root / "bigtext_lite").rglob("*")
+    found = [p for path in CODE_PATHS
+             for p in ((root / path).rglob("*") if (root / path).is_dir() else [root / path])]
+    files = [p for p in found
              if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
-    files += [root / "pyproject.toml"] if (root / "pyproject.toml").exists() else []
     return _code_digest((p.relative_to(root).as_posix(), p.read_bytes()) for p in files)
 
 
 def code_hash_at(commit: str, repo: Path) -> str | None:
     """:func:`code_hash` of ``commit``'s files (from git's objects); None when ``repo``
     has no such commit."""
-    def git(*args) -> bytes:
-        return subprocess.run(["git", *args], capture_output=True, cwd=repo, timeout=60,
-                              check=True).stdout
-
-    try:
-        listing = git("ls-tree", "-r", "-z", commit, "--", "bigtext_lite", "pyproject.toml")
-        files = []
-        for entry in filter(None, listing.split(b"\0")):
-            meta, name = entry.split(b"\t", 1)
-            files.append((name.decode(), git("cat-file", "blob", meta.split()[2].decode())))
+    try:  # the commit's files as one tar archive, in one call of git
+        archive = subprocess.run(["git", "archive", "--format=tar", commit, "--", *CODE_PATHS],
+                                 capture_output=True, cwd=repo, timeout=60, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    return _code_digest(files)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        return _code_digest((m.name, tar.extractfile(m).read()) for m in tar if m.isfile())
 
 
 # the packages whose versions can move a run's numbers: the yardsticks and the book's own
@@ -139,7 +137,8 @@ def environment() -> dict:
     except (OSError, subprocess.SubprocessError):
         commit = None
     # A copy without git's history (a GPU machine the tree was sent to) names its commit
-    # in BIGTEXT_COMMIT; code_hash lets anyone check that claim (check_provenance).
+    # in BIGTEXT_COMMIT; code_hash lets anyone check that claim
+    # (publish.provenance_problems).
     commit = commit or os.environ.get("BIGTEXT_COMMIT") or None
     device = (torch.cuda.get_device_name(dev) if dev.type == "cuda"
               else f"CPU ({os.cpu_count()} cores)")
