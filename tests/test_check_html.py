@@ -6,9 +6,17 @@ import importlib.util
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("check_html", ROOT / "tools" / "check_html.py")
-check_html = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(check_html)
+
+
+def _tool(name: str):
+    """A script of tools/, imported as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+check_html, render_results = _tool("check_html"), _tool("render_results")
 
 GOOD = ("""<html><body><p>Loss """
         """<span class="math notranslate nohighlight">\\(\\ell = -\\log p\\)</span></p>
@@ -41,11 +49,6 @@ def test_results_page_is_rendered_from_the_committed_results():
 
 def test_results_page_shows_every_row_and_flags_a_cut_short_run(tmp_path):
     import json
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-    import render_results
 
     run = {"chapter": "lstm", "profile": "quick", "complete": False, "device": "CPU (2 cores)",
            "torch": "2", "date": "today", "git_commit": "abc", "train_size": 10, "test_size": 5,
@@ -72,11 +75,6 @@ def test_results_page_shows_every_row_and_flags_a_cut_short_run(tmp_path):
 
 def test_results_page_renders_the_word_vectors_comparison_and_curve(tmp_path):
     import json
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-    import render_results
 
     run = {"chapter": "word_vectors", "profile": "full", "complete": True, "device": "GPU",
            "torch": "2", "date": "today", "git_commit": "abc", "settings": {"epoch": 5, "dim": 100},
@@ -103,11 +101,6 @@ def test_results_page_renders_the_word_vectors_comparison_and_curve(tmp_path):
 
 def test_results_page_leads_with_headlines_and_folds_the_quick_runs(tmp_path):
     import json
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-    import render_results
 
     base = {"complete": True, "device": "CPU (2 cores)", "torch": "2", "date": "2026-12-01 10:00",
             "rows": [{"config": "a", "val_acc": 0.5, "test_acc": 0.51},
@@ -136,12 +129,8 @@ def test_the_intro_quotes_the_results_pages_figures():
     """The intro's figures to beat are the Results page's, the measured one included: a
     figure typed twice drifts (the intro once said 89.96 % for a measured 89.93 %)."""
     import json
-    import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
-    sys.path.insert(0, str(root / "tools"))
-    import render_results
+    root = ROOT
 
     runs = [json.loads(f.read_text()) for f in sorted((root / "results").glob("*.json"))]
     intro = (root / "book" / "intro.md").read_text()
@@ -208,11 +197,6 @@ def test_results_page_says_run_details_in_a_readers_words(tmp_path):
     the fixed fastText headline says it was not chosen on validation, and the MiniLM
     rows are named as the chapter names them."""
     import json
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-    import render_results
 
     base = {"profile": "full", "complete": True, "device": "GPU", "torch": "2",
             "date": "today", "git_commit": "abc"}
