@@ -24,40 +24,17 @@ import tempfile
 from common import add_json_option, load_average, row, write_rows
 
 from bigtext_lite import config
-from bigtext_lite import fasttext as ft
 from bigtext_lite.experiments import official
-from bigtext_lite.experiments.fasttext import POLARITY, RATING
-
-# (name, hyperparameters, batch size): a summed loss over a large batch needs a smaller lr
-GPU_SETTINGS = [
-    ("unigrams", dict(wordNgrams=1, lr=0.1, dim=10, epoch=5), 8),
-    ("bigrams", dict(wordNgrams=2, lr=0.5, dim=10, epoch=5), 8),
-    ("unigrams", dict(wordNgrams=1, lr=0.1, dim=10, epoch=5), 256),
-    ("bigrams", dict(wordNgrams=2, lr=0.1, dim=10, epoch=5), 256),
-    ("bigrams", dict(wordNgrams=2, lr=0.1, dim=10, epoch=5), 1024),
-]
+from bigtext_lite.experiments.fasttext import LARGE_BATCHES, POLARITY, RATING, large_batches
 
 
-def gpu_epochs(train_path, test_path):
-    """Ours on CUDA: seconds per full IMDB epoch (training alone, after a warm-up
-    run) and test accuracy; a setting whose loss diverges says so."""
+def gpu_epochs(train_path, test_path, repeats: int):
+    """Ours on CUDA at the chapter's large-batch settings: seconds per full IMDB epoch
+    (training alone) and test accuracy, or where the loss diverged."""
     import torch
 
-    from bigtext_lite.errors import NonFiniteLossError
-
-    train, test = ft.read_file(train_path), ft.read_file(test_path)
-    # CUDA start-up, not timed
-    ft.train_supervised(train[:2000], epoch=1, device="cuda", verbose=False)
-    print(f"{torch.cuda.get_device_name()}: ours on the GPU, {len(train):,} training reviews")
-    print(f"{'setting':10} {'lr':>5} {'batch':>6} {'s/epoch':>8} {'accuracy':>9}")
-    for name, hp, b in GPU_SETTINGS:
-        try:
-            model = ft.train_supervised(train, device="cuda", batch_size=b, verbose=False, **hp)
-        except NonFiniteLossError as err:
-            print(f"{name:10} {hp['lr']:5} {b:6}  diverged ({err})", flush=True)
-            continue
-        print(f"{name:10} {hp['lr']:5} {b:6} {model.stats['train_s'] / hp['epoch']:8.3f} "
-              f"{model.test(test)[1]:9.4f}", flush=True)
+    print(f"{torch.cuda.get_device_name()}: ours on the GPU")
+    large_batches(train_path, test_path, LARGE_BATCHES, repeats, "cuda", verbose=True)
 
 
 def pair_measures(theirs: dict, ours: dict) -> dict:
@@ -124,7 +101,8 @@ def main():
     measured = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.gpu:
-            return gpu_epochs(*official.write_imdb(tmp, "polarity", args.max_train, args.max_test))
+            return gpu_epochs(*official.write_imdb(tmp, "polarity", args.max_train, args.max_test),
+                              args.repeats)
         for target, settings in (("polarity", POLARITY), ("rating", RATING)):
             settings = [s for s in settings if chosen is None or s[0] in chosen]
             if target not in args.targets.split(",") or not settings:

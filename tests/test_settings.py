@@ -67,6 +67,10 @@ REFUSED = [  # (arguments after `bigtext run`, environment, what the one line sa
     ("bert --set checkpoint=/no/such/folder", {}, "--set checkpoint=/no/such/folder: must be"),
     ('fasttext --set polarity=[["x",{"dim":3}]]', {}, "must be a non-empty list of pairs"),
     ('fasttext --set polarity=[["x",{"epoch":5,"typo":1}]]', {}, "must be a non-empty list of"),
+    ('fasttext --set large_batches=[["x",{"epoch":5,"lr":0.5}]]', {},
+     "epoch, lr and batch_size among them"),
+    ('fasttext --set large_batches=[["x",{"epoch":5,"lr":0.5,"batch_size":256,'
+     '"device":"cpu"}]]', {}, "no device"),
     ("lstm --set epoch=3", {}, "--set epoch=3: unknown setting for lstm; did you mean num_epochs?"),
     ("lstm --set epochs=3", {}, "unknown setting for lstm; did you mean num_epochs?"),
     ("lstm --set num_epochs", {}, "--set num_epochs: takes KEY=VALUE"),

@@ -46,6 +46,13 @@ def _is_fasttext_setting(pair: tuple) -> bool:
             and isinstance(pair[1], dict) and "epoch" in pair[1] and set(pair[1]) <= known)
 
 
+def _is_large_batch_setting(pair: tuple) -> bool:
+    """A fastText setting that names its lr and batch_size (large_batches reads them)
+    and leaves the device to the run."""
+    return (_is_fasttext_setting(pair) and {"lr", "batch_size"} <= set(pair[1])
+            and "device" not in pair[1])
+
+
 # What the LSTM chapter compares (experiments/lstm.py): the embeddings (random or fastText
 # vectors, frozen or not), the pooling over the LSTM's states, packing for the last state.
 # Here, not there, because the chapter's settings are checked against it.
@@ -69,6 +76,8 @@ RULES: dict[str, tuple[str, Callable]] = {  # setting -> (what it must be, in wo
                 lambda v: v in LSTM_CONFIGS),
     "checkpoint": (CHECKPOINT, _is_checkpoint), "bert": (CHECKPOINT, _is_checkpoint),
     "polarity": (FASTTEXT, _is_fasttext_setting), "rating": (FASTTEXT, _is_fasttext_setting),
+    "large_batches": ("[name, {train_supervised arguments, epoch, lr and batch_size among "
+                      "them, no device}]", _is_large_batch_setting),
 }
 NULLABLE = {"bert"}  # None-able though every default is set: word_vectors skips BERT then
 FROM_ENV = {"checkpoint": "BIGTEXT_BERT"}  # defaults read from the environment

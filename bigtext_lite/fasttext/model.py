@@ -135,12 +135,14 @@ class FastText(nn.Module):
 
     @torch.no_grad()
     def sgd_step(self, ids, offsets, weights, lengths, targets, lr: float,
-                 with_loss: bool = True):
+                 with_loss: bool = True, step_weights=None):
         """One SGD step on a batch, each example's gradient taken at the same
         parameters and applied in full (fastText's ``Model::update``, written out).
         An example's rows are ids[offsets[b]:][:lengths[b]], each with its weight
         (1 / the example's feature count, times how often the row occurs):
         ``ids`` and ``weights`` are (N,), ``offsets`` and ``lengths`` (B,).
+        ``step_weights`` (N,), if given, replace ``weights`` in the input rows' update
+        (not in the hidden vector): :func:`.batches.mean_step_weights` makes them.
         Returns the summed loss, or None unless ``with_loss``.
 
         hidden = the weighted sum of the rows (their mean); with g = dloss/dhidden
@@ -167,7 +169,7 @@ class FastText(nn.Module):
         # each example's step, given to each of its rows, times the row's weight
         # (N, dim)
         per_row = step_hidden.repeat_interleave(lengths, dim=0, output_size=len(ids))
-        per_row = per_row * weights[:, None]  # (N, dim)
+        per_row = per_row * (weights if step_weights is None else step_weights)[:, None]
         self.input.weight.index_put_((ids,), per_row, accumulate=True)
         return loss
 

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from bigtext_lite import checkpoint as ckpt
 from bigtext_lite.errors import NonFiniteLossError
 from bigtext_lite.fasttext import hogwild
+from bigtext_lite.fasttext.batches import ROW_STEPS, Batches
 from bigtext_lite.fasttext.dictionary import (
     Dictionary,
     index_labelled,
@@ -47,6 +48,9 @@ class SupervisedArgs:
     neg: int = 5
     batch_size: int = 8  # ours: examples per step (summed loss); fastText steps per example
     seed: int = 0
+    # ours: a row read by several examples of a batch takes the "sum" of their steps
+    # or their "mean" (for large batches: batches.py)
+    row_steps: str = "sum"
 
 
 _SAVED = ("args", "dictionary", "model")  # what FastTextClassifier.save writes
@@ -133,56 +137,10 @@ class FastTextClassifier:
         return cls(dictionary, model.to(device), args)
 
 
-class _Examples:
-    """Training examples as one flat tensor of feature ids, cut into fixed batches:
-    batch k is examples k*B .. k*B+B-1, views made once, so a step copies nothing."""
-
-    def __init__(self, ids: np.ndarray, counts: np.ndarray, weights: np.ndarray,
-                 labels: list[list[int]], num_labels: int, multi: bool, batch_size: int, device):
-        starts = np.concatenate([[0], np.cumsum(counts)])  # (examples + 1,)
-        first = np.arange(len(counts)) // batch_size * batch_size  # where each one's batch starts
-        within = (starts[:-1] - starts[first]).astype(ids.dtype)  # where it starts in its batch
-        offsets = torch.from_numpy(within).to(device)  # (examples,)
-        lengths = torch.from_numpy(counts).to(device)  # (examples,)
-        ids, starts = torch.from_numpy(ids).to(device), starts.tolist()  # ids: (all rows,)
-        weights = torch.from_numpy(weights).to(device)  # (all rows,)
-        choices = None
-        if multi:  # ova: every label of a line is a target
-            targets = torch.zeros(len(labels), num_labels, device=device)  # (examples, K)
-            for row, labs in enumerate(labels):
-                targets[row, labs] = 1.0
-        elif all(len(labs) == 1 for labs in labels):
-            targets = torch.tensor([labs[0] for labs in labels], device=device)  # (examples,)
-        else:  # one label per step, drawn at random from the line's labels, as in fastText
-            width = max(len(labs) for labs in labels)
-            padded = [labs + labs[:1] * (width - len(labs)) for labs in labels]
-            targets = torch.tensor(padded, device=device)  # (examples, most labels of a line)
-            choices = torch.tensor([len(labs) for labs in labels], device=device)  # (examples,)
-        self.batches = []
-        for a in range(0, len(labels), batch_size):
-            b = min(a + batch_size, len(labels))
-            rows = slice(starts[a], starts[b])
-            self.batches.append((ids[rows], offsets[a:b], weights[rows], lengths[a:b],
-                                 targets[a:b], None if choices is None else choices[a:b]))
-        self.batch_size, self.device = batch_size, ids.device
-
-    def __len__(self):
-        return len(self.batches)
-
-    def batch(self, k: int):
-        """(ids, offsets, weights, lengths, targets) of batch k: :meth:`FastText.sgd_step`'s
-        input."""
-        *inputs, targets, choices = self.batches[k]
-        if choices is not None:
-            pick = (torch.rand(len(choices), device=self.device) * choices).long()  # (B,)
-            targets = targets.gather(1, pick[:, None])[:, 0]  # (B,)
-        return *inputs, targets
-
-
 LOSS_EVERY = 16  # the training loss is computed on every 16th batch: a sample, nearly free
 
 
-def _train_shard(model: FastText, data: _Examples, batches: list[int], args: SupervisedArgs,
+def _train_shard(model: FastText, data: Batches, batches: list[int], args: SupervisedArgs,
                  seed: int, num_threads: int, progress: bool) -> None:
     """SGD over ``batches`` (batch numbers of ``data``) for ``args.epoch`` epochs, the
     learning rate decaying linearly to 0; the batches' order is reshuffled every
@@ -194,8 +152,10 @@ def _train_shard(model: FastText, data: _Examples, batches: list[int], args: Sup
     for epoch in range(args.epoch):
         loss, sampled = torch.zeros((), device=data.device), 0
         for k in torch.randperm(len(batches)).tolist():
-            batch_loss = model.sgd_step(*data.batch(batches[k]), lr=args.lr * (1 - step / total),
-                                        with_loss=step % LOSS_EVERY == 0)
+            b = batches[k]
+            batch_loss = model.sgd_step(*data.batch(b), lr=args.lr * (1 - step / total),
+                                        with_loss=step % LOSS_EVERY == 0,
+                                        step_weights=data.step_weights[b])
             if batch_loss is not None:
                 loss += batch_loss
                 sampled += 1
@@ -212,7 +172,8 @@ def _train_shard(model: FastText, data: _Examples, batches: list[int], args: Sup
 def train_supervised(data, lr: float = 0.1, dim: int = 100, epoch: int = 5, minCount: int = 1,
                      wordNgrams: int = 1, bucket: int = 2_000_000, loss: str = "softmax",
                      neg: int = 5, batch_size: int = 8, thread: int = 1, seed: int = 0,
-                     verbose: bool = True, device: str | torch.device = "cpu"
+                     verbose: bool = True, device: str | torch.device = "cpu",
+                     row_steps: str = "sum"
                      ) -> FastTextClassifier:
     """Train like ``fasttext.train_supervised``, with its argument names and defaults
     (``minCount``, ``wordNgrams``, ``epoch``, ...) rather than the house's
@@ -229,12 +190,17 @@ def train_supervised(data, lr: float = 0.1, dim: int = 100, epoch: int = 5, minC
     ``thread=N`` does what fastText's threads do: the model goes to shared memory
     and N worker processes each train on 1/N of the batches, updating the shared
     weights without locks (Hogwild; sparse updates rarely collide).
-    ``device="cuda"`` trains on a GPU (one process).
+    ``device="cuda"`` trains on a GPU (one process), where large batches pay:
+    with ``row_steps="mean"`` a row read by several examples of a batch moves by
+    the mean of their steps rather than their sum, which keeps fastText's learning
+    rates stable at hundreds of examples a batch (:mod:`.batches`).
     """
     if torch.device(device).type != "cpu" and thread > 1:
         raise ValueError("thread > 1 is CPU Hogwild; on a GPU use thread=1")
+    if row_steps not in ROW_STEPS:
+        raise ValueError(f"row_steps must be one of {ROW_STEPS}, got {row_steps!r}")
     args = SupervisedArgs(lr, dim, epoch, minCount, wordNgrams, bucket, loss, neg, batch_size,
-                          seed)
+                          seed, row_steps)
     t0 = time.perf_counter()  # preparation counts from the file, as the official's time does
     with collector_paused():
         texts = read_indexed(data) if isinstance(data, (str, Path)) else index_labelled(data)
@@ -260,8 +226,8 @@ def train_supervised(data, lr: float = 0.1, dim: int = 100, epoch: int = 5, minC
         model = FastText(dictionary.num_features, len(dictionary.labels), dim, loss,
                          dictionary.label_counts, neg, shared=thread > 1)
         model.to(device)
-        examples = _Examples(ids, counts, weights, labels, len(dictionary.labels), loss == "ova",
-                             batch_size, device)
+        examples = Batches(ids, counts, weights, labels, len(dictionary.labels), loss == "ova",
+                           batch_size, device, row_steps)
     prep_s = time.perf_counter() - t0
 
     t1 = time.perf_counter()
