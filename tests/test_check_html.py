@@ -71,6 +71,16 @@ def test_results_page_shows_every_row_and_flags_a_cut_short_run(tmp_path):
     page = render_results.render(tmp_path)
     assert ("| bigrams, ours | – | 90.00 | 2.5 | 1,234,567 |" in page
             and "seconds | words / s |" in page)
+    large = {**speed, "device": "NVIDIA H200", "large_batches": [
+        {"config": "batch 256, summed steps", "lr": 0.5, "diverged": True, "test_acc": None,
+         "epoch_seconds": None},
+        {"config": "batch 256, row means", "lr": 0.5, "diverged": False, "test_acc": 0.9059,
+         "epoch_seconds": 0.0412}]}
+    (tmp_path / "fasttext-quick.json").write_text(json.dumps(large))
+    page = render_results.render(tmp_path)
+    assert "Ours alone at large batches, bigrams, on NVIDIA H200" in page
+    assert "| batch 256, summed steps | 0.5 | diverged | – |" in page
+    assert "| batch 256, row means | 0.5 | 90.59 | 0.041 |" in page
 
 
 def test_results_page_renders_the_word_vectors_comparison_and_curve(tmp_path):
@@ -122,6 +132,10 @@ def test_results_page_leads_with_headlines_and_folds_the_quick_runs(tmp_path):
     assert "uncommitted" not in page
     lstm = page[page.index("## LSTM"):page.index("## BERT")]
     assert lstm.index("**full profile**") < lstm.index("````{admonition} The quick run")
+    seeds = {"config": "b", "test_accs": [0.61, 0.6, 0.62], "mean": 0.61, "sd": 0.01}
+    (tmp_path / "bert-full.json").write_text(json.dumps(
+        {**base, "chapter": "bert", "profile": "full", "git_commit": "abc", "seeds": seeds}))
+    assert "| {ref}`sec-bert` | b | 61.00 ± 1.00 (3 seeds) |" in render_results.render(tmp_path)
     assert lstm.index(":class: dropdown") < lstm.index("**quick profile**") < lstm.rindex("````")
 
 

@@ -35,8 +35,8 @@ def test_predictions_of_other_reviews_or_of_the_wrong_size_are_refused():
 TINY = {  # chapter: (settings small enough for a test, where its test texts come from)
     "baselines": {"max_train": 400, "max_test": 200},
     "lstm": {"max_train": 300, "max_test": 100, "max_len": 40, "embed_dim": 8, "hidden": 8,
-             "num_epochs": 1, "vector_texts": 300, "vector_num_epochs": 1},
-    "bert": {"max_train": 60, "max_test": 30, "max_len": 32, "batch_size": 8},
+             "num_epochs": 1, "vector_texts": 300, "vector_num_epochs": 1, "seeds": 2},
+    "bert": {"max_train": 60, "max_test": 30, "max_len": 32, "batch_size": 8, "seeds": 2},
 }
 
 
@@ -64,6 +64,12 @@ def test_a_run_saves_the_predictions_its_chapter_reads(chapter, tmp_path, monkey
         if name in probs:
             assert predictions.accuracy(probs[name], labels) == pytest.approx(row["test_acc"],
                                                                               abs=1e-4)
+    if chapter != "baselines":  # the headline again with seed 1: its spread over seeds
+        seeds = result["seeds"]
+        assert seeds["config"] == result["best_config"] and len(seeds["test_accs"]) == 2
+        assert seeds["test_accs"][0] == result["test_acc"]
+        assert seeds["mean"] == pytest.approx(np.mean(seeds["test_accs"]), abs=1e-4)
+        assert seeds["sd"] == pytest.approx(np.std(seeds["test_accs"], ddof=1), abs=1e-4)
 
 
 def test_the_confident_mistakes_are_the_wrong_decisions_surest_first():

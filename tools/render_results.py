@@ -172,6 +172,16 @@ def headline(r: dict) -> dict | None:
     return next((row for row in r.get("rows", []) if row["config"] == config), None)
 
 
+def _accuracy(r: dict, row: dict) -> str:
+    """A headline's test accuracy: over its seeds (mean ± standard deviation) when the
+    run trained it with several."""
+    seeds = r.get("seeds") or {}
+    if seeds.get("config") != row["config"] or "sd" not in seeds:
+        return _pct(row["test_acc"])
+    return (f"{_pct(seeds['mean'])} ± {100 * seeds['sd']:.2f} "
+            f"({len(seeds['test_accs'])} seeds)")
+
+
 def headlines(runs: list[dict]) -> list[str]:
     """One row per chapter: its full run's headline model, accuracy, and where it ran."""
     out = ["", "## Each chapter's headline", "",
@@ -183,7 +193,7 @@ def headlines(runs: list[dict]) -> list[str]:
                 if row is None:
                     continue
                 done = "" if r.get("complete", True) else "; incomplete, see below"
-                out.append(f"| {{ref}}`{label}` | {row['config']} | {_pct(row['test_acc'])} | "
+                out.append(f"| {{ref}}`{label}` | {row['config']} | {_accuracy(r, row)} | "
                            f"{r['device']}, {r['date'][:10]}, {provenance(r['git_commit'])}"
                            f"{done} |")
     if len(out) <= 5:
@@ -241,7 +251,8 @@ def _rows_table(r: dict) -> list[str]:
 
 
 def _extra_tables(r: dict) -> list[str]:
-    """Ours against the official fastText, epoch times, BERT's throughput, a note."""
+    """Ours against the official fastText, its large batches, epoch times, BERT's
+    throughput, a note."""
     out = []
     if r.get("ours_vs_official"):
         out += ["", "Ours against the official, same settings and threads (means over the "
@@ -251,6 +262,15 @@ def _extra_tables(r: dict) -> list[str]:
                 "| --- | ---: | ---: | ---: |"]
         out += [f"| {x['setting']} | {x['accuracy_points']:+.2f} | {x['words_per_second']:.2f}× | "
                 f"{x['training_words_per_second']:.2f}× |" for x in r["ours_vs_official"]]
+    if r.get("large_batches"):
+        out += ["", f"Ours alone at large batches, bigrams, on {r['device']} (means over the "
+                "repeats):", "",
+                "| batch, steps of a shared row | lr | test (%) | seconds / epoch |",
+                "| --- | ---: | ---: | ---: |"]
+        out += [f"| {x['config']} | {x['lr']} | "
+                + ("diverged | – |" if x["diverged"]
+                   else f"{_pct(x['test_acc'])} | {x['epoch_seconds']:.3f} |")
+                for x in r["large_batches"]]
     if r.get("epoch_seconds"):
         out += ["", "Seconds per training epoch:", "",
                 "| variant | seconds |", "| --- | ---: |"]

@@ -66,6 +66,16 @@ def accuracy(probs, labels) -> float:
     return float(np.mean((np.asarray(probs) > 0.5) == np.asarray(labels)))
 
 
+def over_seeds(config: str, accuracies: list[float]) -> dict:
+    """A headline trained once per seed (0, 1 ..): each test accuracy, their mean, and
+    with several seeds their sample standard deviation ("sd")."""
+    out = {"config": config, "test_accs": [round(a, 4) for a in accuracies],
+           "mean": round(float(np.mean(accuracies)), 4)}
+    if len(accuracies) > 1:
+        out["sd"] = round(float(np.std(accuracies, ddof=1)), 4)
+    return out
+
+
 def confident_mistakes(positive, labels, k: int = 3) -> np.ndarray:
     """Indices of the ``k`` reviews decided wrongly (positive iff P > 0.5) with the most
     confidence in the wrong class, the most confident first."""
