@@ -47,13 +47,19 @@ def cross_entropy_grad(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 class CrossEntropyWithGrad(torch.autograd.Function):
-    """cross_entropy forward; backward by a formula we pass in, not by autograd."""
+    """cross_entropy forward; backward by a formula we pass in, not by autograd.
+    PyTorch 2's form: forward sees only the inputs, setup_context keeps what backward
+    needs (which lets torch.func transform the function)."""
 
     @staticmethod
-    def forward(ctx, z, y, grad_formula):
+    def forward(z, y, grad_formula):
+        return cross_entropy(z, y)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        z, y, grad_formula = inputs
         ctx.save_for_backward(z, y)
         ctx.grad_formula = grad_formula
-        return cross_entropy(z, y)
 
     @staticmethod
     def backward(ctx, g):
