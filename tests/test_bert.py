@@ -234,3 +234,15 @@ def test_input_word_vectors_average_the_word_pieces():
     np.testing.assert_array_equal(vecs["Film"], vecs["film"])  # the uncased tokenizer lower-cases
     # all [UNK]: left out
     assert tok.tokenize_ids("\u2603\u2603") == [tok.unk_id] and "\u2603\u2603" not in vecs
+
+
+def test_the_throughput_table_times_both_implementations_at_each_length_and_mode():
+    from bigtext_lite.experiments import bert as experiment
+
+    modes = (("fp32", None, False),)
+    rows = experiment.throughput_table("minilm", (8, 16), modes, batch_size=2, steps=1)
+    assert [(t["seq_len"], t["dtype"], t["compile"]) for t in rows] == [(8, "fp32", False),
+                                                                        (16, "fp32", False)]
+    for t in rows:
+        assert set(t["sequences_per_second"]) == {"ours", "transformers"}
+        assert all(v > 0 for v in t["sequences_per_second"].values())

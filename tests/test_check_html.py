@@ -235,3 +235,25 @@ def test_results_page_says_run_details_in_a_readers_words(tmp_path):
     assert page.count("[^fp16]:") == 1 and "stored in fp16" not in page
     assert "| MiniLM input embeddings, frozen | 70.00 |" in page and "BERT input" not in page
     assert "nothing there was chosen on validation" in page
+
+
+def test_results_page_renders_the_throughput_table_and_the_single_measure_before_it(tmp_path):
+    import json
+
+    def measure(seq_len, dtype, compile, **speed):
+        return {"batch_size": 32, "seq_len": seq_len, "dtype": dtype, "compile": compile,
+                "sequences_per_second": speed}
+
+    run = {"chapter": "bert", "profile": "full", "complete": True, "device": "NVIDIA H200",
+           "torch": "2", "date": "2026-12-03 10:00", "git_commit": "abc", "rows": [],
+           "throughput": [measure(128, "fp32", False, ours=900.0, transformers=800.0),
+                          measure(128, "bf16", True, ours=3000.5, transformers=2500.0)]}
+    (tmp_path / "bert-full.json").write_text(json.dumps(run))
+    page = render_results.render(tmp_path)
+    assert "| tokens | precision | ours | transformers |" in page
+    assert "| 128 | fp32 | 900.0 | 800.0 |" in page
+    assert "| 128 | bf16 + torch.compile | 3,000.5 | 2,500.0 |" in page
+    old = {"batch_size": 32, "seq_len": 256, "dtype": "bf16",
+           "sequences_per_second": {"ours": 2.0, "ours + torch.compile": 3.0}}
+    (tmp_path / "bert-full.json").write_text(json.dumps({**run, "throughput": old}))
+    assert "| 256 | bf16 | 2.0 | 3.0 |" in render_results.render(tmp_path)

@@ -96,3 +96,13 @@ def test_a_chapter_reads_the_full_runs_predictions_when_saved_else_its_own(tmp_p
     assert labels.tolist() == [1, 0, 1] and positive.tolist() == [0.8, 0.3, 0.4]
     with pytest.raises(ValueError, match="other test reviews"):
         full_run_or("fixture", texts[::-1], here)  # never paired with other reviews
+
+
+def test_the_seeds_line_names_the_spread_only_when_there_is_one():
+    seeds = predictions.over_seeds("b", [0.9, 0.92, 0.91])
+    assert seeds == {"config": "b", "test_accs": [0.9, 0.92, 0.91], "mean": 0.91, "sd": 0.01}
+    assert predictions.seeds_line({"seeds": seeds}) == (
+        "b over 3 seeds: 91.00% ± 1.00% (mean ± standard deviation; each: 90.00%, 92.00%, "
+        "91.00%)")
+    assert predictions.seeds_line({"seeds": predictions.over_seeds("b", [0.9])}) is None
+    assert predictions.seeds_line({}) is None

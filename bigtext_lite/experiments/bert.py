@@ -4,9 +4,10 @@
 recipe (AdamW without decay on biases and LayerNorm, linear warm-up then
 decay, bf16 autocast on a GPU, gradient clipping) for each truncation strategy
 the chapter compares (classifying the pooled [CLS] vector), then once more per
-other pooling (the mean of the hidden states) with the first truncation, and on a
-GPU measures training throughput of our model against ``transformers``'
-``BertForSequenceClassification`` on the same checkpoint, dtype and batch. The
+other pooling (the mean of the hidden states) with the first truncation, trains the
+best configuration again with more seeds (``seeds``), and on a GPU measures training throughput of our model against ``transformers``'
+``BertForSequenceClassification`` on the same checkpoint, dtype and batch, at several
+lengths, in fp32, bf16 and bf16 + ``torch.compile``. The
 notebook calls the same helpers with the same Settings.
 
 Walkthrough: notebooks/09_bert.ipynb.
@@ -53,6 +54,9 @@ class Settings(settings.Settings):
     # fine-tunings of the best configuration, seeds 0, 1 ..: its test accuracy's spread
     # (the same reviews and split; a new head and batch order)
     seeds: int = profiled(1, full=3, colab=1)
+    # on a GPU, training throughput at these lengths (tokens), ours and transformers' in
+    # each of THROUGHPUT_MODES
+    throughput_lengths: tuple = profiled((256,), full=(128, 256, 512), colab=(256,))
 
 
 def collate(batch, pad_id: int):
@@ -112,15 +116,20 @@ def test_accuracy(model, data: dict, s: Settings, truncation: str = "head+tail")
     return evaluate(model, test_loader, device=device, amp=resolve_amp("auto", device))["acc"]
 
 
-def throughput(checkpoint: str, batch_size: int = 32, seq_len: int = 256, steps: int = 30,
-               compile: bool = False) -> dict:
+# (name, autocast, torch.compile) of each throughput measure, for both implementations
+THROUGHPUT_MODES = (("fp32", None, False), ("bf16", "bf16", False),
+                    ("bf16 + torch.compile", "bf16", True))
+
+
+def throughput(checkpoint: str, batch_size: int = 32, seq_len: int = 256, steps: int = 20,
+               amp: str | None = None, compile: bool = False) -> dict:
     """Training sequences per second (forward, backward, AdamW step) of ours and of
-    ``transformers``' BertForSequenceClassification: same weights, batch and dtype
-    (bf16 autocast on a GPU), measured one after the other in this process."""
+    ``transformers``' BertForSequenceClassification: same weights, batch, length and
+    autocast (``amp``), each compiled alike when ``compile`` (one fixed shape, so one
+    graph, compiled during the 5 warm-up steps), measured one after the other here."""
     from transformers import BertForSequenceClassification
 
     device = config.device()
-    amp = resolve_amp("auto", device)
     folder = bert.resolve_checkpoint(checkpoint)
     ids = torch.randint(1000, 20000, (batch_size, seq_len), device=device)  # (B, T)
     mask = torch.ones_like(ids)  # (B, T): no padding
@@ -128,16 +137,15 @@ def throughput(checkpoint: str, batch_size: int = 32, seq_len: int = 256, steps:
     models = {"ours": lambda: bert.from_pretrained(folder, 2),
               "transformers": lambda: BertForSequenceClassification.from_pretrained(
                   str(folder), num_labels=2, attn_implementation="sdpa").float()}
-    if compile:
-        models["ours + torch.compile"] = lambda: torch.compile(bert.from_pretrained(folder, 2))
     out = {}
     for name, build in models.items():
         model = build().to(device).train()
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+        forward = torch.compile(model) if compile else model
 
         def step(_):
             with autocast(device, amp):
-                logits = model(input_ids=ids, attention_mask=mask)
+                logits = forward(input_ids=ids, attention_mask=mask)
                 logits = logits.logits if hasattr(logits, "logits") else logits
                 loss = F.cross_entropy(logits.float(), labels)
             loss.backward()
@@ -148,17 +156,24 @@ def throughput(checkpoint: str, batch_size: int = 32, seq_len: int = 256, steps:
         _, seconds = time_steps(step, range(5 + steps), warmup=5, device=device)
         out[name] = round(steps * batch_size / seconds, 1)
     return {"batch_size": batch_size, "seq_len": seq_len, "dtype": amp or "fp32",
-            "sequences_per_second": out}
+            "compile": compile, "sequences_per_second": out}
+
+
+def throughput_table(checkpoint: str, lengths, modes=THROUGHPUT_MODES, **kwargs) -> list:
+    """:func:`throughput` at each of ``lengths`` (tokens) in each of ``modes``."""
+    rows = []
+    for seq_len in lengths:
+        for _, amp, compile in modes:
+            rows.append(throughput(checkpoint, seq_len=seq_len, amp=amp, compile=compile,
+                                   **kwargs))
+            print(rows[-1], flush=True)
+    return rows
 
 
 def run(s: Settings, save_partial=lambda result: None) -> dict:
     data = prepare(s)
     out = {"train_size": len(data["train"][0]), "test_size": len(data["test"][0]),
            "tokenize_seconds": round(data["tokenize_seconds"], 1)}
-    if config.device().type == "cuda":  # first: it is short, and a cut-off run keeps it
-        out["throughput"] = throughput(s.checkpoint, compile=True)
-        print(out["throughput"], flush=True)
-        save_partial(out)
     rows, probs = [], {}
     # every truncation with the first pooling, then the other poolings with the first truncation
     runs = [(t, s.poolings[0]) for t in s.truncations] + [(s.truncations[0], p)
@@ -191,4 +206,7 @@ def run(s: Settings, save_partial=lambda result: None) -> dict:
         print(f"{best['config']}, seed {seed}: test accuracy {accs[-1]:.4f}", flush=True)
         del model
     out["seeds"] = predictions.over_seeds(best["config"], accs)
+    if config.device().type == "cuda" and s.throughput_lengths:  # last: compiling is slow
+        save_partial(out)
+        out["throughput"] = throughput_table(s.checkpoint, s.throughput_lengths)
     return out

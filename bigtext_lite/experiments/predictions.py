@@ -76,6 +76,17 @@ def over_seeds(config: str, accuracies: list[float]) -> dict:
     return out
 
 
+def seeds_line(result: dict) -> str | None:
+    """One line on a run's headline over its seeds (:func:`over_seeds`), or None when
+    the run trained it once."""
+    seeds = result.get("seeds") or {}
+    if "sd" not in seeds:
+        return None
+    each = ", ".join(f"{a:.2%}" for a in seeds["test_accs"])
+    return (f"{seeds['config']} over {len(seeds['test_accs'])} seeds: {seeds['mean']:.2%} "
+            f"± {seeds['sd']:.2%} (mean ± standard deviation; each: {each})")
+
+
 def confident_mistakes(positive, labels, k: int = 3) -> np.ndarray:
     """Indices of the ``k`` reviews decided wrongly (positive iff P > 0.5) with the most
     confidence in the wrong class, the most confident first."""

@@ -21,7 +21,8 @@ from bigtext_lite.models.wordpiece import TRUNCATIONS
 # in every chapter.
 AT_LEAST_ONE = {"batch_size", "bucket", "corpus_texts", "dim", "embed_dim", "epoch",
                 "hidden", "layers", "max_eval", "max_len", "max_test", "max_train", "minCount",
-                "min_count", "neg", "num_epochs", "patience", "repeats", "sizes", "thread",
+                "min_count", "neg", "num_epochs", "patience", "repeats", "large_batch_repeats",
+                "seeds", "sizes", "thread",
                 "vector_num_epochs", "vector_texts", "vocab_size", "ws"}  # sizes and counts
 
 
