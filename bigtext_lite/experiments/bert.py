@@ -5,10 +5,10 @@ recipe (AdamW without decay on biases and LayerNorm, linear warm-up then
 decay, bf16 autocast on a GPU, gradient clipping) for each truncation strategy
 the chapter compares (classifying the pooled [CLS] vector), then once more per
 other pooling (the mean of the hidden states) with the first truncation, trains the
-best configuration again with more seeds (``seeds``), and on a GPU measures training throughput of our model against ``transformers``'
-``BertForSequenceClassification`` on the same checkpoint, dtype and batch, at several
-lengths, in fp32, bf16 and bf16 + ``torch.compile``. The
-notebook calls the same helpers with the same Settings.
+best configuration again with more seeds (``seeds``), and on a GPU measures training
+throughput of our model against ``transformers``' ``BertForSequenceClassification``
+on the same checkpoint, dtype and batch, at several lengths, in fp32, bf16 and
+bf16 + ``torch.compile``. The notebook calls the same helpers with the same Settings.
 
 Walkthrough: notebooks/09_bert.ipynb.
 """
