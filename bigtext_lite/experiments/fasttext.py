@@ -109,10 +109,11 @@ def run(s: Settings, save_partial=lambda result: None) -> dict:
     those seconds and words/s per thread while training; and, per setting, ours
     against the official. fastText's recipe has no validation split, so no row is
     marked best."""
-    rows, ratios = [], []
+    rows, ratios, files = [], [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for target, chosen in (("polarity", s.polarity), ("rating", s.rating)):
-            train_path, test_path = official.write_imdb(tmp, target, s.max_train, s.max_test)
+            files[target] = official.write_imdb(tmp, target, s.max_train, s.max_test)
+            train_path, test_path = files[target]
             compared = official.compare_with_official(train_path, test_path, chosen, s.thread,
                                                       s.repeats)
             for row in compared:
@@ -127,8 +128,7 @@ def run(s: Settings, save_partial=lambda result: None) -> dict:
             ratios += [{k: round(v, 2) if isinstance(v, float) else v for k, v in x.items()}
                        for x in official.ours_vs_official(compared)]
             save_partial({"rows": rows, "ours_vs_official": ratios})
-        train_path, test_path = official.write_imdb(tmp, "polarity", s.max_train, s.max_test)
         # on the run's device (the result's "device"), unlike the CPU comparison above
-        large = large_batches(train_path, test_path, s.large_batches,
-                              s.large_batch_repeats, config.device(), verbose=True)
+        large = large_batches(*files["polarity"], s.large_batches, s.large_batch_repeats,
+                              config.device(), verbose=True)
     return {"rows": rows, "ours_vs_official": ratios, "large_batches": large}

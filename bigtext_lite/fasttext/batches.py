@@ -21,7 +21,8 @@ import torch
 ROW_STEPS = ("sum", "mean")
 
 
-def mean_step_weights(ids: np.ndarray, weights: np.ndarray, bounds: list[int]) -> np.ndarray:
+def mean_step_weights(ids: np.ndarray, weights: np.ndarray,
+                      bounds: list[int]) -> np.ndarray:
     """The weights of the input update under ``row_steps="mean"``: each row's weight
     divided by how many examples of its batch read it. ``ids`` and ``weights`` (N,)
     hold the batches one after another, batch k at ``bounds[k]:bounds[k + 1]``; an
