@@ -159,3 +159,17 @@ def test_bad_arguments_are_named():
         skipgram.train_unsupervised([["a"]], model="glove")
     with pytest.raises(ValueError, match="no word occurs 5 times"):
         skipgram.train_unsupervised([["a", "b"]], minCount=5, verbose=False)
+
+
+def test_a_training_that_diverges_is_refused_not_returned_as_nan_vectors():
+    """Summed steps grow with the batch: at a step size far too large, the loss runs off
+    to infinity, and the trainer says so instead of returning NaN vectors."""
+    from bigtext_lite.errors import NonFiniteLossError
+
+    args = dict(dim=16, epoch=2, minCount=1, maxn=0, t=1.0, batch_size=4096, verbose=False)
+    assert np.isfinite(skipgram.train_unsupervised(topic_corpus(), lr=0.05, **args)
+                       .vectors().matrix).all()
+    with pytest.raises(NonFiniteLossError, match=r"diverged: not finite in (epoch \d|the "
+                                                 r"trained weights).*; lr=1000.0 is too high "
+                                                 r"for batch_size=4096"):
+        skipgram.train_unsupervised(topic_corpus(), lr=1000.0, **args)

@@ -37,6 +37,7 @@ Walkthrough: notebooks/07_word_vectors.ipynb.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from bigtext_lite.errors import NonFiniteLossError
 from bigtext_lite.fasttext import EOS, hogwild, index_tokens
 from bigtext_lite.vectors.fasttext_bin import SubwordVectors, write_fasttext_bin
 from bigtext_lite.vectors.negative_sampling import (
@@ -223,8 +225,9 @@ def train_unsupervised(texts: Iterable[Sequence[str]], device: str | torch.devic
     else:
         _hogwild(ctx, jobs, input, output, losses)
     train_s = time.perf_counter() - t1
-    model = WordVectors(words, counts, ntokens, args, input, output)
     summed = losses.sum(0)  # (epoch, 2)
+    _check_finite(summed[:, 0], input, output, args)
+    model = WordVectors(words, counts, ntokens, args, input, output)
     model.stats = {"prep_s": prep_s, "train_s": train_s,
                    "words_per_s": ntokens * args.epoch / train_s,
                    "epoch_loss": (summed[:, 0] / summed[:, 1].clamp(min=1)).tolist(),
@@ -234,6 +237,16 @@ def train_unsupervised(texts: Iterable[Sequence[str]], device: str | torch.devic
               f"training {train_s:.1f} s ({model.stats['words_per_s'] / 1e3:.0f}k words/s, "
               f"{device}, {workers} process(es))")
     return model
+
+
+def _check_finite(epoch_losses: torch.Tensor, input, output, args: SkipgramArgs) -> None:
+    """Refuse a training that diverged (its vectors would be NaN), naming the epoch and
+    the step size: a batch's summed steps grow with the batch, as in supervised mode."""
+    bad = [e + 1 for e, x in enumerate(epoch_losses.tolist()) if not math.isfinite(x)]
+    if bad or not (torch.isfinite(input).all() and torch.isfinite(output).all()):
+        where = f"in epoch {bad[0]} of {args.epoch}" if bad else "in the trained weights"
+        raise NonFiniteLossError(f"skip-gram training diverged: not finite {where}; "
+                                 f"lr={args.lr} is too high for batch_size={args.batch_size}")
 
 
 def _hogwild(ctx, jobs, *shared: torch.Tensor) -> None:
