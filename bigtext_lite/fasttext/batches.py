@@ -47,8 +47,8 @@ class Batches:
         within = (starts[:-1] - starts[first]).astype(ids.dtype)  # where it starts in its batch
         offsets = torch.from_numpy(within).to(device)  # (examples,)
         lengths = torch.from_numpy(counts).to(device)  # (examples,)
-        bounds = starts[::batch_size].tolist() + ([] if len(counts) % batch_size == 0
-                                                  else [int(starts[-1])])
+        # where each batch's rows start, and where the last one's end
+        bounds = starts[np.r_[0:len(counts):batch_size, len(counts)]].tolist()
         step_weights = None
         if row_steps == "mean":
             step_weights = torch.from_numpy(mean_step_weights(ids, weights, bounds)).to(device)
