@@ -243,6 +243,7 @@ def test_the_throughput_table_times_both_implementations_at_each_length_and_mode
     rows = experiment.throughput_table("minilm", (8, 16), modes, batch_size=2, steps=1)
     assert [(t["seq_len"], t["dtype"], t["compile"]) for t in rows] == [(8, "fp32", False),
                                                                         (16, "fp32", False)]
+    assert [t["mode"] for t in rows] == ["fp32", "fp32"]
     for t in rows:
         assert set(t["sequences_per_second"]) == {"ours", "transformers"}
         assert all(v > 0 for v in t["sequences_per_second"].values())

@@ -240,14 +240,15 @@ def test_results_page_says_run_details_in_a_readers_words(tmp_path):
 def test_results_page_renders_the_throughput_table_and_the_single_measure_before_it(tmp_path):
     import json
 
-    def measure(seq_len, dtype, compile, **speed):
-        return {"batch_size": 32, "seq_len": seq_len, "dtype": dtype, "compile": compile,
-                "sequences_per_second": speed}
+    def measure(seq_len, mode, dtype, compile, **speed):
+        return {"mode": mode, "batch_size": 32, "seq_len": seq_len, "dtype": dtype,
+                "compile": compile, "sequences_per_second": speed}
 
     run = {"chapter": "bert", "profile": "full", "complete": True, "device": "NVIDIA H200",
            "torch": "2", "date": "2026-12-03 10:00", "git_commit": "abc", "rows": [],
-           "throughput": [measure(128, "fp32", False, ours=900.0, transformers=800.0),
-                          measure(128, "bf16", True, ours=3000.5, transformers=2500.0)]}
+           "throughput": [measure(128, "fp32", "fp32", False, ours=900.0, transformers=800.0),
+                          measure(128, "bf16 + torch.compile", "bf16", True, ours=3000.5,
+                                  transformers=2500.0)]}
     (tmp_path / "bert-full.json").write_text(json.dumps(run))
     page = render_results.render(tmp_path)
     assert "| tokens | precision | ours | transformers |" in page

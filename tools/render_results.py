@@ -276,16 +276,16 @@ def _extra_tables(r: dict) -> list[str]:
                 "| variant | seconds |", "| --- | ---: |"]
         out += [f"| {k} | {v:.2f} |" for k, v in r["epoch_seconds"].items()]
     if r.get("throughput"):
-        # a list of measures (one, a dict, in runs made before the table)
+        # a list of measures, each named by its mode (one, a dict, in runs made before the
+        # table: its dtype names it)
         table = r["throughput"] if isinstance(r["throughput"], list) else [r["throughput"]]
         names = list(dict.fromkeys(k for t in table for k in t["sequences_per_second"]))
         out += ["", f"Training throughput, sequences / s (batch {table[0]['batch_size']}):",
                 "", "| tokens | precision | " + " | ".join(names) + " |",
                 "| ---: | --- |" + " ---: |" * len(names)]
         for t in table:
-            mode = t["dtype"] + (" + torch.compile" if t.get("compile") else "")
             speed = t["sequences_per_second"]
-            out.append(f"| {t['seq_len']} | {mode} | "
+            out.append(f"| {t['seq_len']} | {t.get('mode', t['dtype'])} | "
                        + " | ".join(f"{speed[k]:,.1f}" if k in speed else "–" for k in names)
                        + " |")
     note = FP16_NOTE.sub("", r.get("note") or "").strip()

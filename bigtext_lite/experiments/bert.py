@@ -160,12 +160,13 @@ def throughput(checkpoint: str, batch_size: int = 32, seq_len: int = 256, steps:
 
 
 def throughput_table(checkpoint: str, lengths, modes=THROUGHPUT_MODES, **kwargs) -> list:
-    """:func:`throughput` at each of ``lengths`` (tokens) in each of ``modes``."""
+    """:func:`throughput` at each of ``lengths`` (tokens) in each of ``modes``, each
+    measure named by its mode ("mode")."""
     rows = []
     for seq_len in lengths:
-        for _, amp, compile in modes:
-            rows.append(throughput(checkpoint, seq_len=seq_len, amp=amp, compile=compile,
-                                   **kwargs))
+        for mode, amp, compile in modes:
+            rows.append({"mode": mode, **throughput(checkpoint, seq_len=seq_len, amp=amp,
+                                                    compile=compile, **kwargs)})
             print(rows[-1], flush=True)
     return rows
 
