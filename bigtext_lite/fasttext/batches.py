@@ -27,11 +27,18 @@ def mean_step_weights(ids: np.ndarray, weights: np.ndarray,
     divided by how many examples of its batch read it. ``ids`` and ``weights`` (N,)
     hold the batches one after another, batch k at ``bounds[k]:bounds[k + 1]``; an
     example reads each of its rows once (``distinct_per_text``), so a row's count in a
-    batch is the number of its examples that read it."""
+    batch is the number of its examples that read it.
+
+    One counter per row, counted up for a batch and cleared after it: a few times
+    faster than sorting each batch's rows to count them (``np.unique``)."""
+    readers = np.zeros(int(ids.max(initial=-1)) + 1, dtype=np.int32)  # (rows,)
     out = np.empty_like(weights)  # (N,)
+    one = np.int32(1)  # of the counters' type, so that np.add.at casts nothing
     for a, b in zip(bounds[:-1], bounds[1:]):
-        _, where, readers = np.unique(ids[a:b], return_inverse=True, return_counts=True)
-        out[a:b] = weights[a:b] / readers[where]
+        rows = ids[a:b]
+        np.add.at(readers, rows, one)  # unbuffered: a row twice in a batch counts twice
+        out[a:b] = weights[a:b] / readers[rows]
+        readers[rows] = 0
     return out
 
 
