@@ -7,6 +7,8 @@ and words/sec side by side.
     python benchmarks/bench_fasttext.py --repeats 3    # means over seeds 0, 1, 2
     python benchmarks/bench_fasttext.py --gpu          # ours on a GPU: seconds per full IMDB epoch
     python benchmarks/bench_fasttext.py --targets polarity --settings unigrams,bigrams --repeats 4
+    python benchmarks/bench_fasttext.py --targets polarity --repeats 4 \
+        --settings "bigrams at 32 (row means)"   # ours at batches of 32, row means
     python benchmarks/bench_fasttext.py --json out.json   # also the rows run_all.py collects
 
 Repeats alternate which implementation trains first (the official for even seeds,
@@ -25,7 +27,13 @@ from common import add_json_option, load_average, row, write_rows
 
 from bigtext_lite import config
 from bigtext_lite.experiments import official
-from bigtext_lite.experiments.fasttext import LARGE_BATCHES, POLARITY, RATING, large_batches
+from bigtext_lite.experiments.fasttext import (
+    LARGE_BATCHES,
+    POLARITY,
+    RATING,
+    ROW_MEANS,
+    large_batches,
+)
 
 
 def gpu_epochs(train_path, test_path, repeats: int):
@@ -103,7 +111,7 @@ def main():
         if args.gpu:
             return gpu_epochs(*official.write_imdb(tmp, "polarity", args.max_train, args.max_test),
                               args.repeats)
-        for target, settings in (("polarity", POLARITY), ("rating", RATING)):
+        for target, settings in (("polarity", POLARITY + [ROW_MEANS]), ("rating", RATING)):
             settings = [s for s in settings if chosen is None or s[0] in chosen]
             if target not in args.targets.split(",") or not settings:
                 continue

@@ -12,6 +12,7 @@ from fasttext_helpers import WORDS, toy_examples
 
 from bigtext_lite import fasttext as ft
 from bigtext_lite.checkpoint import CheckpointError
+from bigtext_lite.experiments import official
 from bigtext_lite.experiments.official import train_official
 from bigtext_lite.io import save_atomic
 
@@ -123,3 +124,17 @@ def test_official_rows_past_its_initialised_block_start_at_zero(tmp_path):
     block = flat.size // 10  # what uniform() fills with one thread
     assert np.count_nonzero(flat[:block]) == block
     assert np.count_nonzero(flat[block:]) == 0
+
+
+def test_settings_of_ours_alone_train_the_official_at_its_own(tmp_path):
+    """A compared setting with batch_size and row_steps trains ours with them and the
+    official, which has neither, without them (it would refuse unknown arguments)."""
+    pytest.importorskip("fasttext")
+    examples = toy_examples(60)
+    paths = [ft.write_file(tmp_path / f"{name}.txt", [t for _, t in examples],
+                           [labs for labs, _ in examples]) for name in ("train", "test")]
+    setting = ("large", dict(epoch=1, dim=4, batch_size=16, row_steps="mean"))
+    rows = official.compare_with_official(*paths, [setting], thread=1)
+    ours = next(r for r in rows if r["implementation"] == "bigtext_lite")
+    assert (ours["model"].args.batch_size, ours["model"].args.row_steps) == (16, "mean")
+    assert len(rows) == 2 and all(0 <= r["test_acc"] <= 1 for r in rows)

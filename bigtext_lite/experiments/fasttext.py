@@ -46,6 +46,9 @@ LARGE_BATCHES = [
     ("batch 1024, row means, lr 1.0", {**BIGRAMS, "lr": 1.0, "batch_size": 1024,
                                        "row_steps": "mean"})]
 QUICK_LARGE_BATCHES = [(name, {**hp, "epoch": 10}) for name, hp in LARGE_BATCHES]
+# Batches of 32 with row means, ours on a CPU beside the official at its own updates
+# (benchmarks/bench_fasttext.py): fewer, larger steps, and row means keep them stable
+ROW_MEANS = ("bigrams at 32 (row means)", {**BIGRAMS, "batch_size": 32, "row_steps": "mean"})
 
 
 @dataclass(frozen=True)
