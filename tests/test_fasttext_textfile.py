@@ -130,7 +130,8 @@ def test_tokens_whose_hash_keys_collide_keep_their_own_ids(tmp_path):
         table = token_table.TokenTable(10)
         data = b" " + x + b" " + y + b" " + x + b" " + bytes(16)
         buf = np.frombuffer(data, dtype=np.uint8)
-        ids, new = table.identities(data, buf, *token_table.token_spans(buf))
+        spans = token_table.token_spans(buf)
+        ids, new = table.identities(data, *spans, *token_table.token_keys(buf, *spans))
         assert np.count_nonzero(table.keys) == 1  # one key for both: a collision in the table
         assert ids[0] == ids[2] != ids[1] and new.tolist() == [0, 1]
         path = tmp_path / "data.txt"

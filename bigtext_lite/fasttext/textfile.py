@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -21,7 +22,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from bigtext_lite.fasttext.dictionary import Indexed, LabelledTexts
-from bigtext_lite.fasttext.token_table import TableFull, TokenTable, token_spans
+from bigtext_lite.fasttext.token_table import TableFull, TokenTable, token_keys, token_spans
 
 LABEL_PREFIX = "__label__"
 
@@ -125,6 +126,31 @@ def read_indexed(path: str | Path, piece_bytes: int = 1 << 20) -> LabelledTexts:
                 bits += 2
 
 
+def _pieces(raw: bytes, piece_bytes: int):
+    """The file's bytes ``raw`` a piece of whole lines at a time: (bytes, the same as an
+    array, token starts, token ends, and the tokens' :func:`token_keys`)."""
+    start = 0
+    while start < len(raw):
+        stop = raw.find(b"\n", start + piece_bytes) + 1 or len(raw)
+        # "</s>" ends every line as a token; a space before and zeros after to read past the end
+        data = b"".join([b" ", raw[start:stop].replace(b"\n", b" </s>\n"), bytes(16)])
+        buf = np.frombuffer(data, dtype=np.uint8)  # (bytes,)
+        starts, ends = token_spans(buf)  # (tokens,) each
+        yield data, buf, starts, ends, *token_keys(buf, starts, ends)
+        start = stop
+
+
+def _made_ahead(items):
+    """The items of the iterator ``items``, each made in a second thread while the
+    caller works on the one before: numpy lets go of the GIL in its loops, so two
+    cores share the work (the next piece's tokens need no table)."""
+    with ThreadPoolExecutor(1) as pool:
+        coming = pool.submit(next, items, None)
+        while (item := coming.result()) is not None:
+            coming = pool.submit(next, items, None)
+            yield item
+
+
 def _read_pieces(raw: bytes, path, table: TokenTable, piece_bytes: int) -> LabelledTexts:
     """:func:`read_indexed` with ``table``. ``code`` per identity: a word's id (they
     count first occurrences in labelled lines, as :func:`index_tokens`), -1 for a
@@ -134,14 +160,8 @@ def _read_pieces(raw: bytes, path, table: TokenTable, piece_bytes: int) -> Label
     spelled = np.empty(len(code), dtype=object)  # (identities,): the token
     lines, unlabelled, label_lists = 0, [], []
     rows, lengths = [], []  # per piece
-    start = 0
-    while start < len(raw):
-        stop = raw.find(b"\n", start + piece_bytes) + 1 or len(raw)
-        # "</s>" ends every line as a token; a space before and zeros after to read past the end
-        data = b"".join([b" ", raw[start:stop].replace(b"\n", b" </s>\n"), bytes(16)])
-        buf = np.frombuffer(data, dtype=np.uint8)  # (bytes,)
-        starts, ends = token_spans(buf)  # (tokens,) each
-        ids, new = table.identities(data, buf, starts, ends)
+    for data, buf, starts, ends, lo, keys in _made_ahead(_pieces(raw, piece_bytes)):
+        ids, new = table.identities(data, starts, ends, lo, keys)
         if len(code) < len(table.keys) + len(table.long):
             code = np.concatenate([code, np.full(len(code), -1, dtype=np.int32)])
             spelled = np.concatenate([spelled, np.empty(len(spelled), dtype=object)])
@@ -174,7 +194,7 @@ def _read_pieces(raw: bytes, path, table: TokenTable, piece_bytes: int) -> Label
         words += spelled[fresh].tolist()
         rows.append(code[ids[kept]])
         lengths.append((np.diff(ends_at, prepend=0) - per_line)[labelled])  # words and </s>
-        start, lines = stop, lines + len(ends_at)
+        lines += len(ends_at)
     indexed = Indexed(words, np.concatenate(rows or [np.empty(0, np.int32)]),
                       np.concatenate(lengths or [np.empty(0, np.int64)]))
     return LabelledTexts(lines, unlabelled, label_lists, indexed)

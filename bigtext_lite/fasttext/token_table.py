@@ -23,6 +23,25 @@ def token_spans(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return edges[0::2], edges[1::2]
 
 
+def token_keys(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray):
+    """(lo, keys) of the tokens at ``starts:ends`` in ``buf`` (which has 16 zero bytes
+    after its last token): a token's first 8 bytes, zero-padded, as a number, and its
+    hash key, those with the next 8 bytes (:class:`TokenTable`). A token longer than 16
+    bytes gets the ``lo`` no token has, so the table's dict tells it apart. Needs no
+    table: a piece's keys can be made while the table takes the piece before."""
+    # windows: (bytes - 7,), bytes i..i+7 read as one number
+    windows = np.ndarray((len(buf) - 7,), "<u8", buf, strides=(1,))
+    lengths = ends - starts  # (tokens,)
+    lo = windows[starts] & _FIRST_BYTES[np.minimum(lengths, 8)]  # (tokens,)
+    longer = np.flatnonzero(lengths > 8)
+    hi = windows[starts[longer] + 8] & _FIRST_BYTES[np.minimum(lengths[longer] - 8, 8)]
+    with np.errstate(over="ignore"):
+        keys = lo * _KEY_MULTIPLIERS[0]  # (tokens,)
+        keys[longer] += hi * _KEY_MULTIPLIERS[1]
+    lo[longer[lengths[longer] > 16]] = _LONG  # never a slot's first token's: to the dict
+    return lo, keys
+
+
 class TableFull(Exception):
     """The hash table is half full: read again with a larger one."""
 
@@ -45,18 +64,11 @@ class TokenTable:
         self.long: dict[bytes, int] = {}
         self.filled = 0
 
-    def identities(self, data: bytes, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray):
-        """Each token's identity, and the tokens (indices) that are the first of a new one."""
-        # windows: (bytes - 7,), bytes i..i+7 read as one number
-        windows = np.ndarray((len(buf) - 7,), "<u8", buf, strides=(1,))
-        lengths = ends - starts  # (tokens,)
-        lo = windows[starts] & _FIRST_BYTES[np.minimum(lengths, 8)]  # (tokens,)
-        longer = np.flatnonzero(lengths > 8)
-        hi = windows[starts[longer] + 8] & _FIRST_BYTES[np.minimum(lengths[longer] - 8, 8)]
-        with np.errstate(over="ignore"):
-            keys = lo * _KEY_MULTIPLIERS[0]  # (tokens,)
-            keys[longer] += hi * _KEY_MULTIPLIERS[1]
-        lo[longer[lengths[longer] > 16]] = _LONG  # never a slot's first token's: to the dict
+    def identities(self, data: bytes, starts: np.ndarray, ends: np.ndarray, lo: np.ndarray,
+                   keys: np.ndarray):
+        """Each token's identity, and the tokens (indices) that are the first of a new one.
+        ``data``: the piece's bytes; ``starts``, ``ends``: its tokens' spans; ``lo``,
+        ``keys``: theirs from :func:`token_keys`."""
         ids = self._slots(keys)  # (tokens,)
         slot_lo = self.lo[ids]
         odd = np.flatnonzero(lo != slot_lo)  # in slots not yet claimed, collisions, long tokens
