@@ -8,7 +8,7 @@ and words/sec side by side.
     python benchmarks/bench_fasttext.py --gpu          # ours on a GPU: seconds per full IMDB epoch
     python benchmarks/bench_fasttext.py --targets polarity --settings unigrams,bigrams --repeats 4
     python benchmarks/bench_fasttext.py --targets polarity --repeats 4 \
-        --settings "bigrams at 32 (row means)"   # ours at batches of 32, row means
+        --settings "unigrams at 32 (row means),bigrams at 32 (row means)"  # batches of 32
     python benchmarks/bench_fasttext.py --json out.json   # also the rows run_all.py collects
 
 Repeats alternate which implementation trains first (the official for even seeds,
@@ -87,6 +87,15 @@ def json_rows(rows, target: str, train_path, thread: int, load_before) -> list[d
     return out
 
 
+SETTINGS = {"polarity": POLARITY + ROW_MEANS, "rating": RATING}
+
+
+def unknown_settings(names) -> list[str]:
+    """The names among ``names`` that no target has (``--settings`` would skip them)."""
+    known = {name for settings in SETTINGS.values() for name, _ in settings}
+    return [name for name in names if name not in known]
+
+
 def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -105,13 +114,16 @@ def main():
     add_json_option(parser)
     args = parser.parse_args()
     chosen = None if args.settings is None else args.settings.split(",")
+    if unknown_settings(chosen or []):
+        parser.error(f"unknown setting(s) {unknown_settings(chosen)}: choose from "
+                     f"{[name for settings in SETTINGS.values() for name, _ in settings]}")
     print(config.describe(), f"| thread={args.thread} for both")
     measured = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.gpu:
             return gpu_epochs(*official.write_imdb(tmp, "polarity", args.max_train, args.max_test),
                               args.repeats)
-        for target, settings in (("polarity", POLARITY + [ROW_MEANS]), ("rating", RATING)):
+        for target, settings in SETTINGS.items():
             settings = [s for s in settings if chosen is None or s[0] in chosen]
             if target not in args.targets.split(",") or not settings:
                 continue

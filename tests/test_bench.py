@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))  # benchmarks/ is scripts, not a package
 
+import bench_fasttext  # noqa: E402
 import common  # noqa: E402
 import run_all  # noqa: E402
 
@@ -109,3 +110,11 @@ def test_quote_without_a_results_file_says_what_writes_it(monkeypatch, capsys):
     assert bench.quote("lstm") is None
     hint = capsys.readouterr().out
     assert "`make bench`" in hint and "bigtext run" not in hint  # which does not write it
+
+
+def test_the_fasttext_settings_make_bench_names_are_the_benchmarks_own():
+    args = run_all.BENCHMARKS["fasttext"]
+    names = args[args.index("--settings") + 1].split(",")
+    assert len(names) == 4 and bench_fasttext.unknown_settings(names) == []
+    # a misspelt name would be skipped without a word: it is named instead
+    assert bench_fasttext.unknown_settings(["unigrams", "bigram"]) == ["bigram"]

@@ -48,7 +48,8 @@ LARGE_BATCHES = [
 QUICK_LARGE_BATCHES = [(name, {**hp, "epoch": 10}) for name, hp in LARGE_BATCHES]
 # Batches of 32 with row means, ours on a CPU beside the official at its own updates
 # (benchmarks/bench_fasttext.py): fewer, larger steps, and row means keep them stable
-ROW_MEANS = ("bigrams at 32 (row means)", {**BIGRAMS, "batch_size": 32, "row_steps": "mean"})
+ROW_MEANS = [(f"{name} at 32 (row means)", {**hp, "batch_size": 32, "row_steps": "mean"})
+             for name, hp in (("unigrams", UNIGRAMS), ("bigrams", BIGRAMS))]
 
 
 @dataclass(frozen=True)
