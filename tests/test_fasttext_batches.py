@@ -60,6 +60,17 @@ def test_readers_are_counted_within_each_batch():
     assert summed.step_weights == [None, None]
 
 
+def test_a_row_read_by_more_examples_than_a_byte_counts_is_counted_in_full():
+    """The counters' type follows the batch's rows: 300 readers of one row must not
+    wrap around in a counter of one byte (to 44)."""
+    from bigtext_lite.fasttext.batches import mean_step_weights
+
+    ids, weights = np.zeros(300, dtype=np.int32), np.ones(300, dtype=np.float32)
+    assert np.allclose(mean_step_weights(ids, weights, [0, 300]), 1 / 300)
+    assert np.allclose(mean_step_weights(ids, weights, [0, 100, 300]),
+                       [1 / 100] * 100 + [1 / 200] * 200)
+
+
 def test_an_unknown_row_steps_is_refused_before_reading_anything():
     with pytest.raises(ValueError, match=r"row_steps must be one of \('sum', 'mean'\), "
                                          r"got 'average'"):
