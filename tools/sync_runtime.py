@@ -65,7 +65,9 @@ def full_sentence(run: str | None) -> str:
         return (f" The `full` profile has not run to its end: the published run, on {on}, "
                 f"was stopped after {minutes(full['wall_seconds'])} with {rows} "
                 f"configuration{'s' if rows != 1 else ''} done.")
-    return f" The `full` profile took {minutes(full['wall_seconds'])} on {on}."
+    return (f" The `full` profile's experiment (`bigtext run {run} --profile full`, which "
+            f"leaves out the notebook's own demonstrations) took "
+            f"{minutes(full['wall_seconds'])} on {on}.")
 
 
 def t4_sentence(run: str | None) -> str:
@@ -75,11 +77,15 @@ def t4_sentence(run: str | None) -> str:
                 "itself).")
     quick = ("Colab's T4 runtime has the same 2 CPU cores and adds the GPU, so the quick "
              "profile should take no longer there (not timed on a T4)")
-    if load(f"{run}-full.json") is None:
+    full = load(f"{run}-full.json")
+    if full is None:
         return quick + "."
+    grounds = ("a T4 has about a tenth of an H100's memory bandwidth and a fifteenth of "
+               "its 16-bit tensor throughput")
+    if not full.get("complete", True):  # no time of the whole profile to scale
+        return f"{quick}; the T4 estimate above rests on vendor figures: {grounds}."
     return (f"{quick}; the full profile should take about {T4_FACTOR} its time on the "
-            f"H100, because a T4 has about a tenth of an H100's memory bandwidth and a "
-            f"fifteenth of its 16-bit tensor throughput (vendor figures).")
+            f"H100, because {grounds} (vendor figures).")
 
 
 def row_of(run: dict | None, config: str) -> dict | None:
@@ -98,7 +104,7 @@ def colab_sentence(run: str | None) -> str:
         return f" {COLAB}: in this chapter it runs the same settings as `full`."
     if run == "fasttext":
         return (f" {COLAB} and trains each setting once instead of three times: about "
-                "a third of the `full` profile's time, on the CPU as there.")
+                "a third of that experiment's time, on the CPU as there.")
     if run == "word_vectors":
         return (f" {COLAB}, trains the curve once per size and leaves out the official "
                 "fastText and gensim; it has not been timed.")
@@ -134,8 +140,9 @@ def block(nb, name: str, twin: dict) -> str:
             f"*Checked against*: Colab's runtime of {twin['runtime']} (Python "
             f"{twin['python'].rsplit('.', 1)[0]}, torch {packages['torch']}, transformers "
             f"{packages['transformers']}): the chapter runs end to end with those versions, "
-            f"and the times above were measured with them. The outputs on this page come "
-            f"from a separate run, whose versions the Parameters cell prints.\n")
+            f"and {'the `quick` profile' if full else 'the chapter'}'s time above was "
+            f"measured with them. The outputs on this page come from a separate run, whose "
+            f"versions the Parameters cell prints.\n")
 
 
 def sync(path: Path, twin: dict, write: bool) -> bool:
