@@ -57,7 +57,7 @@ def full_sentence(run: str | None) -> str:
     if run is None or not (ROOT / "bigtext_lite" / "experiments" / f"{run}.py").exists():
         return ""
     if full is None:
-        return " The `full` profile, on all of the chapter's data, has not been timed."
+        return " The `full` profile has not been timed."
     on = (f"{'one ' if full['device'].startswith('NVIDIA') else ''}{full['device']}, "
           f"on {full['date'][:10]}")
     if not full.get("complete", True):  # its time is not the profile's: say what it did
@@ -142,7 +142,7 @@ def block(nb, name: str, twin: dict) -> str:
             f"{packages['transformers']}): the chapter runs end to end with those versions, "
             f"and {'the `quick` profile' if full else 'the chapter'}'s time above was "
             f"measured with them. The outputs on this page come from a separate run, whose "
-            f"versions the Parameters cell prints.\n")
+            f"torch version is printed near the top of the page.\n")
 
 
 def sync(path: Path, twin: dict, write: bool) -> bool:
