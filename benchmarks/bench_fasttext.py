@@ -88,12 +88,12 @@ def json_rows(rows, target: str, train_path, thread: int, load_before) -> list[d
 
 
 SETTINGS = {"polarity": POLARITY + ROW_MEANS, "rating": RATING}
+NAMES = [name for settings in SETTINGS.values() for name, _ in settings]
 
 
 def unknown_settings(names) -> list[str]:
     """The names among ``names`` that no target has (``--settings`` would skip them)."""
-    known = {name for settings in SETTINGS.values() for name, _ in settings}
-    return [name for name in names if name not in known]
+    return [name for name in names if name not in NAMES]
 
 
 def load() -> str:
@@ -114,9 +114,9 @@ def main():
     add_json_option(parser)
     args = parser.parse_args()
     chosen = None if args.settings is None else args.settings.split(",")
-    if unknown_settings(chosen or []):
-        parser.error(f"unknown setting(s) {unknown_settings(chosen)}: choose from "
-                     f"{[name for settings in SETTINGS.values() for name, _ in settings]}")
+    unknown = unknown_settings(chosen or [])
+    if unknown:
+        parser.error(f"unknown setting(s) {unknown}: choose from {NAMES}")
     print(config.describe(), f"| thread={args.thread} for both")
     measured = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,7 +10,7 @@ import torch
 
 from bigtext_lite import fasttext as ft
 from bigtext_lite.experiments.official import write_imdb
-from bigtext_lite.fasttext.batches import Batches
+from bigtext_lite.fasttext.batches import Batches, mean_step_weights
 from bigtext_lite.fasttext.dictionary import training_features
 
 # three examples of two rows each: row 0 is read by all three, rows 1-3 by one each
@@ -63,8 +63,6 @@ def test_readers_are_counted_within_each_batch():
 def test_a_row_read_by_more_examples_than_a_byte_counts_is_counted_in_full():
     """The counters' type follows the batch's rows: 300 readers of one row must not
     wrap around in a counter of one byte (to 44)."""
-    from bigtext_lite.fasttext.batches import mean_step_weights
-
     ids, weights = np.zeros(300, dtype=np.int32), np.ones(300, dtype=np.float32)
     assert np.allclose(mean_step_weights(ids, weights, [0, 300]), 1 / 300)
     assert np.allclose(mean_step_weights(ids, weights, [0, 100, 300]),
