@@ -363,6 +363,34 @@ def test_ddp_two_cpu_processes_match_one_process(tmp_path):
         assert (one[k] - two[k]).abs().max() < 1e-6, k
 
 
+def test_ddp_demo_joins_with_gloo_on_a_gpu_machine(monkeypatch):
+    """On a one-GPU runtime (Colab's) the demo's CPU processes must not pick NCCL, which
+    reduces only GPU tensors, nor claim GPU number LOCAL_RANK."""
+    import torch.distributed as dist
+
+    from bigtext_lite.experiments import ddp_demo
+    from bigtext_lite.train import distributed
+
+    joined = []
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda i: joined.append(f"cuda:{i}"))
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(dist, "init_process_group", joined.append)
+    distributed.setup()
+    assert joined == ["nccl", "cuda:1"]  # the default on a GPU machine
+    joined.clear()
+
+    def stop(backend=None):
+        distributed.setup(backend)
+        raise SystemExit  # joined: the rest of the demo needs a real group
+    monkeypatch.setattr(ddp_demo, "setup", stop)
+    with pytest.raises(SystemExit):
+        ddp_demo.main(["--out", "unused.pt"])
+    assert joined == ["gloo"]
+
+
 def test_predict_puts_bucketed_batches_back_in_dataset_order():
     from bigtext_lite.data.batching import bucketed_loader
     from bigtext_lite.models.bow import BagOfEmbeddings
@@ -390,13 +418,13 @@ def test_unfreeze_after_freezes_for_k_epochs_then_trains():
             for i in range(0, 64, 16)]
     model = BagOfEmbeddings(50, 8, 2, pad_id=0)
     emb = model.embedding.weight
-    emb.requires_grad_(False)
     start, seen = emb.detach().clone(), {}
     def snapshot(event, info):
         if event == "epoch":
             seen[info["epoch"]] = emb.detach().clone()
+    unfreeze = unfreeze_after(1, emb)  # freezes emb here; the optimiser holds it from the start
+    assert not emb.requires_grad
     fit(model, data, num_epochs=3, optimizer=torch.optim.Adam(model.parameters(), lr=0.05),
-        device="cpu", callbacks=(unfreeze_after(1, emb), snapshot), progress=False,
-        verbose=False)
+        device="cpu", callbacks=(unfreeze, snapshot), progress=False, verbose=False)
     assert torch.equal(seen[1], start)  # frozen in epoch 1
     assert not torch.equal(seen[2], seen[1]) and emb.requires_grad  # trained from epoch 2 on

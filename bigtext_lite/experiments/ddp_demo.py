@@ -31,7 +31,7 @@ def main(argv=None) -> None:
     parser.add_argument("--global-batch", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args(argv)
-    setup()
+    setup("gloo")  # CPU processes, even on a machine with one GPU (as Colab's)
     torch.manual_seed(0)  # the same initial weights in every process
     if args.global_batch % world_size():
         raise SystemExit(f"--global-batch {args.global_batch} is not divisible by "

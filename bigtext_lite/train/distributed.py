@@ -23,10 +23,12 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
 
-def setup() -> int:
-    """Join the process group if launched by torchrun; return this process's rank."""
+def setup(backend: str | None = None) -> int:
+    """Join the process group if launched by torchrun; return this process's rank.
+    ``backend``: None picks NCCL when there is a GPU, else gloo; processes that train
+    on the CPU pass "gloo" (NCCL reduces only GPU tensors)."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
         dist.init_process_group(backend)
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))

@@ -24,7 +24,11 @@ def unfreeze_after(epochs: int, *params: torch.nn.Parameter):
     """A ``fit`` callback for "freeze for k epochs, then fine-tune" (e.g. pretrained
     embeddings): freeze ``params`` (``requires_grad_(False)``) but put them in the
     optimiser from the start, which skips parameters that have no gradient; they
-    start training after epoch ``epochs``. No optimiser to rebuild, no state lost."""
+    start training after epoch ``epochs``. No optimiser to rebuild, no state lost.
+    Call it before building the optimiser's first step: it freezes the parameters now."""
+    for p in params:
+        p.requires_grad_(False)
+
     def callback(event, info):
         if event == "epoch" and info["epoch"] == epochs:
             for p in params:
