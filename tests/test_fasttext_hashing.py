@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 import pytest
 from fasttext_helpers import build_dictionary, features, toy_examples
 
 from bigtext_lite import fasttext as ft
-from bigtext_lite.experiments.official import train_official
+from bigtext_lite.experiments.official import sentence_vector_gap, train_official
 
 
 def test_fnv1a_known_values_and_sign_extension():
@@ -46,13 +45,10 @@ def test_hash_parity_with_official_fasttext(tmp_path):
     official, _ = train_official(path, wordNgrams=3, bucket=5003, dim=8, epoch=5, verbose=0,
                                  thread=1)
     ours = build_dictionary(examples, word_ngrams=3, bucket=5003)
-    matrix = official.get_input_matrix()
-    nwords = len(official.words)
     assert sorted(official.words) == sorted(ours.words)
     texts = [["café", "naïve", "日本", "🎬", "unseen-wörd", "plot"], ["the", "movie"], ["x"], []]
-    for tokens in texts:
-        ids = [official.get_word_id(ours.words[i]) if i < len(ours.words)
-               else nwords + i - len(ours.words) for i in features(ours, [tokens])[0]]
-        ours_vec = matrix[ids].mean(0)
-        np.testing.assert_allclose(ours_vec, official.get_sentence_vector(" ".join(tokens)),
-                                   atol=1e-6)
+    ids = [features(ours, [tokens])[0] for tokens in texts]
+    assert sentence_vector_gap(official, ours.words, ids, texts) < 1e-6
+    # the check can fail: with bucket ids one off, no text's vector is the official's
+    shifted = [[i + (i >= len(ours.words)) for i in text_ids] for text_ids in ids]
+    assert sentence_vector_gap(official, ours.words, shifted, texts[:1]) > 1e-5

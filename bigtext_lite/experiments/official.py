@@ -77,6 +77,23 @@ def train_official(data, function: str = "train_supervised", **kwargs):
         return fasttext.load_model(str(Path(tmp) / "model.bin")), stats["seconds"]
 
 
+def sentence_vector_gap(model, words: list[str], feature_ids, token_lists) -> float:
+    """Largest difference, over the texts, between the mean of the official ``model``'s
+    input rows at our feature ids and its own sentence vector (0 up to rounding when
+    our words, n-grams and buckets are the official's). ``words`` are our dictionary's
+    words, ``feature_ids`` each text's ids from it, ``token_lists`` the texts.
+
+    Buckets are rows past the words in both models; words are looked up by name, as
+    fastText sorts words of equal count in another order, so its word ids differ."""
+    matrix = model.get_input_matrix()  # (words + buckets, dim)
+    nwords = len(model.words)
+    to_official = np.concatenate([[model.get_word_id(w) for w in words],
+                                  np.arange(nwords, len(matrix))])  # our id -> official row
+    return max(float(np.abs(matrix[to_official[np.asarray(ids)]].mean(0)
+                            - model.get_sentence_vector(" ".join(tokens))).max())
+               for ids, tokens in zip(feature_ids, token_lists))
+
+
 def write_imdb(folder: str | Path, target: str = "polarity", max_train: int | None = None,
                max_test: int | None = None, seed: int = 0) -> tuple[Path, Path]:
     """Write IMDB train and test files in fastText's format, tokenised with
