@@ -75,8 +75,8 @@ def t4_sentence(run: str | None) -> str:
         return ("On Colab's free runtime expect about the same times: this chapter computes "
                 "on the CPU, and that runtime has 2 CPU cores too (not timed on Colab "
                 "itself).")
-    quick = ("Colab's T4 runtime has the same 2 CPU cores and adds the GPU, so the quick "
-             "profile should take no longer there (not timed on a T4)")
+    quick = ("Colab's T4 runtime has the same 2 CPU cores and adds the GPU, which the "
+             "chapter then computes on; the quick profile has not been timed on a T4")
     full = load(f"{run}-full.json")
     if full is None:
         return quick + "."
