@@ -27,8 +27,20 @@ from bigtext_lite.fasttext import FastTextClassifier, read_file, read_indexed, w
 # zeroed pages; a small one reuses freed heap memory, and a NaN there stops
 # training with "Encountered NaN." (the flaky test on a busy machine). glibc's
 # MALLOC_PERTURB_=255 fills every allocation with zero bytes, so those rows start
-# at 0, as they do for any large file. It is ignored off glibc.
-_OFFICIAL_ENV = {"MALLOC_PERTURB_": "255"}
+# at 0, as they do for any large file; but a chunk glibc hands out through its
+# per-thread cache (tcache) skips that fill and keeps what free() wrote into it,
+# 0xff bytes, a NaN in every float (how a CI run still met "Encountered NaN.").
+# So the cache is turned off too. Both are ignored off glibc.
+_OFFICIAL_ENV = {"MALLOC_PERTURB_": "255", "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0"}
+
+
+def official_env() -> dict:
+    """This process's environment with ``_OFFICIAL_ENV`` added (tunables the caller has
+    set are kept, ours appended)."""
+    env = {**os.environ, **_OFFICIAL_ENV}
+    if os.environ.get("GLIBC_TUNABLES"):
+        env["GLIBC_TUNABLES"] = os.environ["GLIBC_TUNABLES"] + ":" + _OFFICIAL_ENV["GLIBC_TUNABLES"]
+    return env
 
 # settings of ours that the official lacks (it steps after every example): a setting
 # with them trains the official at its own
@@ -39,7 +51,7 @@ def train_in_fresh_process(how: str, path, kwargs: dict, out: Path) -> dict:
     """Run :mod:`.official_worker` (``how``: one of its OURS, or the official function's
     name); returns what it printed, plus the official's own "words/sec/thread" while
     training when it was run with ``verbose=2``."""
-    env = None if how in OURS else {**os.environ, **_OFFICIAL_ENV}
+    env = None if how in OURS else official_env()
     done = subprocess.run([sys.executable, "-m", "bigtext_lite.experiments.official_worker", how,
                            str(path), json.dumps(kwargs), str(out)],
                           capture_output=True, text=True, env=env)
