@@ -49,6 +49,11 @@ def test_hash_parity_with_official_fasttext(tmp_path):
     texts = [["café", "naïve", "日本", "🎬", "unseen-wörd", "plot"], ["the", "movie"], ["x"], []]
     ids = [features(ours, [tokens])[0] for tokens in texts]
     assert sentence_vector_gap(official, ours.words, ids, texts) < 1e-6
-    # the check can fail: with bucket ids one off, no text's vector is the official's
+    # the check can fail: with bucket ids one off, the first text's (its unseen word
+    # and its bigrams are buckets) is no longer the official's sentence vector
     shifted = [[i + (i >= len(ours.words)) for i in text_ids] for text_ids in ids]
     assert sentence_vector_gap(official, ours.words, shifted, texts[:1]) > 1e-5
+    with pytest.raises(ValueError, match="text 1 has no feature ids"):
+        sentence_vector_gap(official, ours.words, [ids[0], []], texts[:2])
+    with pytest.raises(ValueError, match="1 of our words are not in the official model"):
+        sentence_vector_gap(official, ours.words + ["never-seen"], ids, texts)

@@ -76,15 +76,15 @@ def t4_sentence(run: str | None) -> str:
                 "on the CPU, and that runtime has 2 CPU cores too (not timed on Colab "
                 "itself).")
     quick = ("Colab's T4 runtime has the same 2 CPU cores and adds the GPU, which the "
-             "chapter then computes on; the quick profile has not been timed on a T4")
+             "chapter then computes on. The quick profile has not been timed on a T4")
     full = load(f"{run}-full.json")
     if full is None:
         return quick + "."
     grounds = ("a T4 has about a tenth of an H100's memory bandwidth and a fifteenth of "
                "its 16-bit tensor throughput")
     if not full.get("complete", True):  # no time of the whole profile to scale
-        return f"{quick}; the T4 estimate above rests on vendor figures: {grounds}."
-    return (f"{quick}; the full profile should take about {T4_FACTOR} its time on the "
+        return f"{quick}, and the T4 estimate above rests on vendor figures: {grounds}."
+    return (f"{quick}, and the full profile should take about {T4_FACTOR} its time on the "
             f"H100, because {grounds} (vendor figures).")
 
 

@@ -99,11 +99,19 @@ def sentence_vector_gap(model, words: list[str], feature_ids, token_lists) -> fl
     fastText sorts words of equal count in another order, so its word ids differ."""
     matrix = model.get_input_matrix()  # (words + buckets, dim)
     nwords = len(model.words)
-    to_official = np.concatenate([[model.get_word_id(w) for w in words],
-                                  np.arange(nwords, len(matrix))])  # our id -> official row
-    return max(float(np.abs(matrix[to_official[np.asarray(ids)]].mean(0)
-                            - model.get_sentence_vector(" ".join(tokens))).max())
-               for ids, tokens in zip(feature_ids, token_lists))
+    word_rows = [model.get_word_id(w) for w in words]
+    missing = [w for w, row in zip(words, word_rows) if row < 0]
+    if missing:  # get_word_id's -1 would silently read the last bucket's row
+        raise ValueError(f"{len(missing)} of our words are not in the official model, "
+                         f"e.g. {missing[:3]}: not the same training file?")
+    to_official = np.concatenate([word_rows, np.arange(nwords, len(matrix))])  # our id -> row
+    gaps = []
+    for i, (ids, tokens) in enumerate(zip(feature_ids, token_lists)):
+        if len(ids) == 0:  # a mean of no rows is NaN, which max() would pass over
+            raise ValueError(f"text {i} has no feature ids (fastText adds </s> to every line)")
+        ours = matrix[to_official[np.asarray(ids)]].mean(0)  # (dim,)
+        gaps.append(float(np.abs(ours - model.get_sentence_vector(" ".join(tokens))).max()))
+    return max(gaps)
 
 
 def write_imdb(folder: str | Path, target: str = "polarity", max_train: int | None = None,

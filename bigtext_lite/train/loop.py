@@ -118,8 +118,9 @@ def _try_compile(model):
     if not hasattr(torch, "compile"):
         warnings.warn("this torch has no torch.compile; training eagerly")
         return model
-    # Text batches change length from batch to batch: compile for dynamic shapes
-    # once, instead of recompiling for every new length.
+    # Text batches change length from batch to batch: compile shape-generic at the
+    # first call (by default torch.compile specialises on the first length, then
+    # recompiles once with it symbolic when a batch of another length arrives).
     return torch.compile(model, dynamic=True)
 
 

@@ -25,7 +25,9 @@ def unfreeze_after(epochs: int, *params: torch.nn.Parameter):
     embeddings): freeze ``params`` (``requires_grad_(False)``) but put them in the
     optimiser from the start, which skips parameters that have no gradient; they
     start training after epoch ``epochs``. No optimiser to rebuild, no state lost.
-    Call it before building the optimiser's first step: it freezes the parameters now."""
+    Call it before training starts: it freezes the parameters at once. Build the
+    optimiser from all parameters, not only those with ``requires_grad``, or the
+    frozen ones never train."""
     for p in params:
         p.requires_grad_(False)
 
