@@ -143,6 +143,28 @@ def test_mean_pooling_averages_the_real_tokens_only():
         bert.BertClassifier(c, pooling="max")
 
 
+def test_a_batch_without_padding_attends_without_a_mask(monkeypatch):
+    """No padding, no mask: SDPA may then run flash attention, which takes none (as
+    transformers drops an all-ones mask); a padded batch keeps its mask."""
+    c = bert.BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=16, max_position_embeddings=16)
+    model = bert.Bert(c).eval()
+    sdpa, masks = torch.nn.functional.scaled_dot_product_attention, []
+
+    def recording(*args, attn_mask=None, **kwargs):
+        masks.append(attn_mask)
+        return sdpa(*args, attn_mask=attn_mask, **kwargs)
+
+    monkeypatch.setattr(bert.F, "scaled_dot_product_attention", recording)
+    ids = torch.tensor([[2, 7, 9, 3, 0, 0], [2, 5, 6, 8, 4, 3]])  # (B, T), the first padded
+    model(ids, (ids != 0).long())
+    assert [m is None for m in masks] == [False, False]  # one per layer
+    masks.clear()
+    model(ids[1:], torch.ones_like(ids[1:]))
+    model(ids[1:])
+    assert masks == [None] * 4
+
+
 def _tiny_checkpoint(folder, **config_overrides):
     config = dict(vocab_size=40, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
                   intermediate_size=16, max_position_embeddings=32, model_type="bert")

@@ -7,11 +7,12 @@
                 vector ("cls") or on the mean of the real tokens' hidden states ("mean")
 
 Attention goes through ``F.scaled_dot_product_attention``, so a GPU runs it as one
-fused kernel (not flash attention, which takes no mask, but e.g. the memory-efficient
-kernel, which does). :func:`from_pretrained` builds the model a checkpoint folder
-(``config.json`` + ``model.safetensors`` or ``pytorch_model.bin``) describes and
-loads its weights; finding and reading that folder, and mapping our short parameter
-names to Hugging Face's, is :mod:`bigtext_lite.models.bert_weights`.
+fused kernel: flash attention for a batch without padding, which needs no mask, and
+for a padded one a kernel that takes a mask (e.g. the memory-efficient one).
+:func:`from_pretrained` builds the model a checkpoint folder (``config.json`` +
+``model.safetensors`` or ``pytorch_model.bin``) describes and loads its weights;
+finding and reading that folder, and mapping our short parameter names to Hugging
+Face's, is :mod:`bigtext_lite.models.bert_weights`.
 
 Walkthrough: notebooks/09_bert.ipynb.
 """
@@ -163,12 +164,16 @@ class Bert(nn.Module):
         self.pooler = nn.Linear(config.hidden_size, config.hidden_size)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
-        # (B, 1, 1, T) boolean: True where a key may be attended to (a real token).
-        mask = attention_mask.bool()[:, None, None, :]
+        mask = None  # no padding: SDPA may then pick flash attention, which takes no mask
+        if attention_mask is not None:
+            # (B, 1, 1, T) boolean: True where a key may be attended to (a real token).
+            mask = attention_mask.bool()[:, None, None, :]
+            # a batch without padding drops it too (as transformers does); the check
+            # reads the mask's values, so it is left out while torch.compile traces
+            if not torch.compiler.is_compiling() and bool(mask.all()):
+                mask = None
         x = self.embeddings(input_ids, token_type_ids)  # (B, T, H)
         for layer in self.layers:
             x = layer(x, mask)
