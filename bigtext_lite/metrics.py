@@ -1,10 +1,13 @@
-"""Classification metrics: accuracy, precision / recall / F1, confusion matrix, ROC and AUC.
+"""Classification metrics: accuracy, precision / recall / F1, confusion matrix, ROC and AUC,
+and the paired difference of two models on the same items.
 
 Plain NumPy, written from their definitions (notebooks/02_classification.ipynb,
 "Metrics"), checked against hand-computed cases and scikit-learn in the tests.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -82,3 +85,27 @@ def roc_auc(y_true, scores) -> float:
     positive scores above a random negative, ties counting one half."""
     fpr, tpr, _ = roc_curve(y_true, scores)
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def paired_difference(right_a, right_b) -> dict:
+    """Two models scored on the same items: B's accuracy minus A's, and how sure it is.
+
+    ``right_a``, ``right_b``: (n,) booleans, True where each model is right. Only the
+    items on which the two disagree move the difference: ``gains`` (B right, A wrong)
+    and ``losses`` (A right, B wrong), so ``diff = (gains - losses) / n``. Its standard
+    error is that of the mean of d_i in {-1, 0, +1}: sqrt(gains + losses - n diff^2) / n,
+    the luck of which items were drawn (not of a seed). ``p``: McNemar's exact test,
+    two-sided, the chance of a split at least this uneven between gains and losses if
+    each disagreement were a fair coin."""
+    a, b = (np.asarray(r, dtype=bool).ravel() for r in (right_a, right_b))
+    if len(a) != len(b):
+        raise ValueError(f"right_a has {len(a)} items but right_b has {len(b)}")
+    if len(a) == 0:
+        raise ValueError("no items to compare")
+    n, gains, losses = len(a), int(np.sum(b & ~a)), int(np.sum(a & ~b))
+    diff = (gains - losses) / n
+    se = math.sqrt(max(0.0, gains + losses - n * diff ** 2)) / n
+    m = gains + losses  # exact binomial tail, in integers: no rounding for any m
+    tail = sum(math.comb(m, k) for k in range(min(gains, losses) + 1))
+    p = min(1.0, 2 * tail / 2 ** m) if m else 1.0
+    return {"n": n, "gains": gains, "losses": losses, "diff": diff, "se": se, "p": p}

@@ -66,3 +66,26 @@ def test_bad_input_is_named():
         metrics.roc_auc([1, 1], [0.2, 0.3])
     with pytest.raises(ValueError, match=r"labels must be integers in \[0, 2\)"):
         metrics.confusion_matrix([0, 1], [0, 2], num_classes=2)
+
+
+def test_paired_difference_counts_disagreements_and_matches_mcnemar_exact():
+    a = np.array([1, 1, 0, 0, 1, 0], dtype=bool)  # A right
+    b = np.array([1, 0, 1, 1, 1, 0], dtype=bool)  # B right
+    out = metrics.paired_difference(a, b)
+    assert (out["gains"], out["losses"], out["n"]) == (2, 1, 6)
+    d = b.astype(int) - a.astype(int)  # (n,) in {-1, 0, 1}
+    assert out["diff"] == pytest.approx(d.mean())
+    assert out["se"] == pytest.approx(d.std() / np.sqrt(len(d)))
+    swapped = metrics.paired_difference(b, a)
+    assert swapped["diff"] == pytest.approx(-out["diff"]) and swapped["p"] == out["p"]
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(0)
+    for n in (40, 2000):
+        a, b = rng.random(n) < 0.8, rng.random(n) < 0.83
+        out = metrics.paired_difference(a, b)
+        exact = stats.binomtest(min(out["gains"], out["losses"]),
+                                out["gains"] + out["losses"], 0.5).pvalue
+        assert out["p"] == pytest.approx(exact, rel=1e-9)
+    assert metrics.paired_difference(a, a)["p"] == 1.0  # no disagreement
+    with pytest.raises(ValueError, match="right_a has 3 items but right_b has 2"):
+        metrics.paired_difference([1, 0, 1], [1, 0])
