@@ -4,12 +4,14 @@
 #               then every page read in headless Chromium (tools/browser_check.py)
 # Both create (or reuse) the virtual environment .venv and install everything.
 #
-# TORCH_SPEC picks the torch build. Left alone, pip chooses (a CUDA build on
-# Linux); CI sets TORCH_SPEC=torch==2.13.0 to take the CPU wheel on its disk.
+# TORCH_SPEC picks the torch release and TORCH_INDEX the index it comes from. Left
+# alone, pip chooses (a CUDA build on Linux); TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# takes the CPU build. They are read when the environment is (re)installed.
 
 PYTHON     ?= python3
 VENV       ?= .venv
 TORCH_SPEC ?= torch>=2.2
+TORCH_INDEX ?=
 EXTRAS     ?= test,book
 BIGTEXT_PROFILE ?= quick
 export BIGTEXT_PROFILE
@@ -23,7 +25,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url "$(TORCH_INDEX)")
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)

@@ -56,13 +56,17 @@ INTRODUCTION = [
     "(sec-results)=",
     "# Results",
     "",
-    "Every number on this page was written by `bigtext run <chapter> --profile quick|full`",
-    "into `results/<chapter>-<profile>.json`; each run says where, when and from which",
-    "commit it ran. The full profile is the published run on the whole of IMDB: the",
+    "Every measured number on this page was written by `bigtext run <chapter> --profile",
+    "quick|full` into `results/<chapter>-<profile>.json` (a variant run into a tagged",
+    "`results/<chapter>-<profile>-<tag>.json`); figures from papers carry their source.",
+    "Each run says where, when and from which commit it ran: the full runs shown were",
+    "made chapter by chapter, and the one published run of every chapter from a single",
+    "clean commit (`bigtext publish`) has not been made yet. The full profile runs on",
+    "the whole of IMDB: the",
     "baselines, LSTM and BERT runs train on 22,500 reviews and hold out 2,500 for",
     "validation, the fastText and word-vector runs train on all 25,000, with no",
-    "validation split, and every run tests on the 25,000 test reviews unless its heading",
-    "says otherwise. Where a full run has a",
+    "validation split, and every full run tests on the 25,000 test reviews unless its",
+    "heading says otherwise (quick runs test on subsets). Where a full run has a",
     "validation split, the configuration marked **best** was chosen on validation",
     "accuracy, and its test accuracy is the chapter's headline number.",
     "",
@@ -146,7 +150,7 @@ HEADLINE_CONFIG = {"fasttext": "bigrams, 20 epochs, bigtext_lite"}
 HEADLINE_NOTE = ("The fastText runs hold out no validation reviews, so nothing there was "
                  "chosen on validation: its headline is a fixed setting, the book's own "
                  "implementation with bigrams and 20 epochs, the largest of the settings "
-                 "compared (it also has our implementation's highest test accuracy).")
+                 "compared with the official fastText.")
 
 # Some overrides are switches of how a run was made, not settings of what it trained.
 SWITCHES = {"timings"}
