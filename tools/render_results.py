@@ -212,12 +212,27 @@ def headline_fixed(r: dict) -> bool:
             and r.get("chapter") in HEADLINE_CONFIG and headline(r) is not None)
 
 
+def default_setting(r: dict, key: str):
+    """The value ``key`` has in the profile ``r`` ran, from its chapter's Settings (None
+    when the chapter or the key is unknown)."""
+    import importlib
+
+    try:
+        settings = importlib.import_module(f"bigtext_lite.experiments.{r['chapter']}").Settings
+        return getattr(settings.for_profile(r["profile"]), key, None)
+    except (ImportError, KeyError, AttributeError, ValueError):
+        return None
+
+
 def _heading(r: dict) -> list[str]:
     """Which profile and overrides, where, when and from which code."""
     status = "" if r.get("complete", True) else " (incomplete: only the rows shown finished)"
-    # an override's value may carry its explanation in brackets: the value alone here
-    changed = ", ".join(f"{k}={str(v).split(' (')[0]}"
-                        for k, v in (r.get("overrides") or {}).items() if k not in SWITCHES)
+    # an override's value may carry its explanation in brackets: the value alone here,
+    # and none that only restates the profile's own setting
+    values = {k: str(v).split(" (")[0] for k, v in (r.get("overrides") or {}).items()
+              if k not in SWITCHES}
+    changed = ", ".join(f"{k}={v}" for k, v in values.items()
+                        if v != str(default_setting(r, k)))
     variant = f", with {changed}" if changed else ""
     variant += "[^fp16]" if fp16_copy(r) else ""
     sizes = (f"; {r['train_size']:,} training / {r['test_size']:,} test reviews"
