@@ -37,15 +37,20 @@ def _packed_reference(rnn, x, lengths):
     return out, h[0] if isinstance(h, tuple) else h
 
 
+# skewed lengths, run sorted in stretches; near-equal ones, run in the batch's order
+LENGTHS = {"stretches": [7, 1, 4, 7, 2, 5], "batch order": [7, 6, 7, 7, 5, 7]}
+
+
 @pytest.mark.parametrize("cell", [torch.nn.LSTM, torch.nn.GRU])
 @pytest.mark.parametrize("layers,bidirectional", [(1, True), (2, True), (2, False)])
-def test_padded_cpu_path_equals_packing_with_gradients(cell, layers, bidirectional):
+@pytest.mark.parametrize("lengths", LENGTHS.values(), ids=LENGTHS.keys())
+def test_padded_cpu_path_equals_packing_with_gradients(cell, layers, bidirectional, lengths):
     """rnn_within_lengths (the CPU path) gives packing's outputs, last states and
     gradients, on lengths from 1 to T."""
     torch.manual_seed(0)
     rnn = cell(8, 6, num_layers=layers, bidirectional=bidirectional, batch_first=True,
                dropout=0.3).eval()
-    lengths = torch.tensor([7, 1, 4, 7, 2, 5])
+    lengths = torch.tensor(lengths)
     x = torch.randn(len(lengths), 7, 8, requires_grad=True)
     results = []
     for compute in (_packed_reference, lstm.rnn_within_lengths):
@@ -76,6 +81,36 @@ def test_cpu_path_trains_like_packing_with_dropout(monkeypatch):
         grads.append([p.grad.clone() for p in model.parameters()])
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_stretches_drop_the_reviews_that_have_ended():
+    lengths = [9, 9, 7, 6, 6, 3, 2, 1]  # longest first
+    parts = lstm.stretches(lengths)
+    assert parts == [(0, 3, 8), (3, 6, 5), (6, 9, 3)]
+    # they tile the longest review's steps, each on the reviews with real tokens left
+    assert [a for a, _, _ in parts] == [0] + [b for _, b, _ in parts[:-1]]
+    assert parts[-1][1] == max(lengths)
+    assert all(rows == sum(n > a for n in lengths) for a, _, rows in parts)
+    assert lstm.stretches([0, 0]) == [] and lstm.stretches([]) == []
+
+
+def test_cpu_path_runs_the_recurrence_on_fewer_steps_than_padding(monkeypatch):
+    """The work the recurrence does, in (review, step) pairs: at least every real step,
+    and on a batch of skewed lengths well under the padded batch's B * T."""
+    torch.manual_seed(0)
+    rnn = torch.nn.LSTM(4, 3, bidirectional=True, batch_first=True)
+    lengths = torch.tensor([3, 40, 5, 2, 40, 8, 1, 12])
+    x = torch.randn(len(lengths), 40, 4)
+    ran, lstm_op = [], torch.lstm
+
+    def counting(seq, *args):
+        ran.append(seq.shape[0] * seq.shape[1])
+        return lstm_op(seq, *args)
+
+    monkeypatch.setattr(torch, "lstm", counting)
+    lstm.rnn_within_lengths(rnn, x, lengths)
+    per_direction = sum(ran) / 2
+    assert int(lengths.sum()) <= per_direction < 0.6 * x.shape[0] * x.shape[1]
 
 
 def test_reverse_within_lengths_keeps_padding_in_place():

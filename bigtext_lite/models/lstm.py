@@ -8,8 +8,9 @@ after the review, and the backward direction starts on padding. ``packed=False``
 keeps that naive behaviour on purpose, so the chapter can measure it.
 
 On a CPU, PyTorch's packed path is several times slower than the padded one, so
-there the same exact result is computed on padded tensors (:func:`rnn_within_lengths`);
-on a GPU cuDNN runs packed sequences fast and packing is used as it is.
+there the same exact result is computed on padded tensors (:func:`rnn_within_lengths`),
+which like packing skips the steps after a review has ended; on a GPU cuDNN runs
+packed sequences fast and packing is used as it is.
 
 Walkthrough: notebooks/08_lstm.ipynb.
 """
@@ -41,6 +42,51 @@ def reverse_within_lengths(lengths: torch.Tensor, T: int) -> torch.Tensor:
     return torch.where(t < n, n - 1 - t, t)
 
 
+# A batch is sorted and run in stretches when they leave out more than a fifth of its
+# padded steps; on a bucketed batch, with little padding, sorting costs more than it saves
+SORTED_BELOW = 0.8
+
+
+def stretches(lengths: list[int], pieces: int = 4) -> list[tuple[int, int, int]]:
+    """(start, stop, rows) of the stretches of time a direction runs in, for ``lengths``
+    sorted longest first: from ``start`` to ``stop`` only the first ``rows`` reviews
+    have real tokens left. A stretch ends where the reviews still running drop to 3/4,
+    1/2 and 1/4 of the batch. PackedSequence drops the reviews that have ended at every
+    step (one small matrix product per step, slow on a CPU); this drops them three times.
+    """
+    B = len(lengths)
+    if B == 0:
+        return []
+    ends = sorted({lengths[B - k * B // pieces - 1] for k in range(1, pieces)} | {lengths[0]})
+    out, start = [], 0
+    for stop in ends:
+        if stop > start:
+            out.append((start, stop, sum(n > start for n in lengths)))
+            start = stop
+    return out
+
+
+def _run_stretches(step, seq: torch.Tensor, weights, parts, hidden: int, training: bool):
+    """One layer and direction over ``seq`` ``(B, T, in)``, rows sorted longest first,
+    stretch by stretch on the reviews still running, each stretch starting from the
+    states the one before ended in: ``(B, T, hidden)``, zero where none ran. A review
+    that ends inside a stretch runs on over its padding to the stretch's end, as on
+    padded tensors: those steps are masked, and no later stretch reads its state."""
+    B, T, _ = seq.shape
+    state = [seq.new_zeros(1, B, hidden)] * (2 if step is torch.lstm else 1)  # (1, B, H) each
+    outs, done = [], 0
+    for start, stop, rows in parts:
+        hx = tuple(s[:, :rows] for s in state)
+        # one layer, one direction, batch first: the op nn.LSTM itself calls
+        out, *state = step(seq[:rows, start:stop], hx if len(hx) == 2 else hx[0], weights,
+                           True, 1, 0.0, training, False, True)  # out: (rows, stop - start, H)
+        outs.append(out if rows == B else nn.functional.pad(out, (0, 0, 0, 0, 0, B - rows)))
+        done = stop
+    if done < T:  # the steps after the longest review: padding alone
+        outs.append(seq.new_zeros(B, T - done, hidden))
+    return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)  # (B, T, H)
+
+
 def rnn_within_lengths(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths: torch.Tensor):
     """What ``rnn`` returns on packed sequences (outputs zero on the padding, each
     direction's last hidden state), computed on the padded ``x`` ``(B, T, E)``.
@@ -48,12 +94,20 @@ def rnn_within_lengths(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths: torch.Te
     Trailing padding cannot change a forward step that comes before it, so the forward
     direction runs on ``x`` as it is and its last state is read at ``lengths - 1``. The
     backward direction runs forward over each review reversed within its length (the
-    padding stays at the end), and its outputs are reversed back. Layer by layer, so
-    each layer reads the real steps of the one below. Between layers, dropout draws its
-    own masks: equal to the packed model in eval mode, not mask for mask in training.
+    padding stays at the end), and its outputs are reversed back. Like packing, neither
+    runs on a review that has ended: the batch is sorted by length and run in a few
+    :func:`stretches`, each on the reviews still running. Layer by layer, so each layer
+    reads the real steps of the one below. Between layers, dropout draws its own masks:
+    equal to the packed model in eval mode, not mask for mask in training.
     """
     B, T, _ = x.shape
     lengths = lengths.to(x.device)
+    parts, order = stretches(sorted(lengths.tolist(), reverse=True)), None
+    if sum(rows * (stop - start) for start, stop, rows in parts) < SORTED_BELOW * B * T:
+        lengths, order = lengths.sort(descending=True)  # longest first
+        x = x[order]
+    else:  # little padding to skip (bucketed batches): not worth sorting the batch for
+        parts = [(0, T, B)]
     rev = reverse_within_lengths(lengths, T)[..., None]  # (B, T, 1)
     last = (lengths - 1).clamp(min=0)  # (B,)
     rows = torch.arange(B, device=x.device)  # (B,)
@@ -66,17 +120,18 @@ def rnn_within_lengths(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths: torch.Te
             weights = [getattr(rnn, name + suffix)
                        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
             seq = inp.gather(1, rev.expand_as(inp)) if direction else inp  # (B, T, E or H * dirs)
-            h0 = seq.new_zeros(1, B, rnn.hidden_size)  # (1, B, H)
-            hx = (h0, h0) if step is torch.lstm else h0
-            # one layer, one direction, batch first: the op nn.LSTM itself calls
-            out = step(seq, hx, weights, True, 1, 0.0, rnn.training, False, True)[0]  # (B, T, H)
+            out = _run_stretches(step, seq, weights, parts, rnn.hidden_size, rnn.training)
             h.append(out[rows, last])  # (B, H): the state after each review's last real token
             outs.append(out.gather(1, rev.expand_as(out)) if direction else out)
         inp = torch.cat(outs, dim=-1)  # (B, T, H * directions)
         if layer < rnn.num_layers - 1:
             inp = nn.functional.dropout(inp, rnn.dropout, rnn.training)
     mask = torch.arange(T, device=x.device)[None, :, None] < lengths[:, None, None]  # (B, T, 1)
-    return inp * mask, torch.stack(h)  # (B, T, H * directions), (layers * directions, B, H)
+    out, h = inp * mask, torch.stack(h)  # (B, T, H * directions), (layers * directions, B, H)
+    if order is None:
+        return out, h
+    back = order.argsort()  # the batch's own order again
+    return out[back], h[:, back]
 
 
 class LSTMClassifier(nn.Module):
