@@ -5,8 +5,9 @@ norm in notebooks/01_fundamentals.ipynb; softmax, backpropagation and optimisers
 02_classification; hierarchical softmax in 06_fasttext, SGNS and GloVe in 07_word_vectors,
 the LSTM cell in 08_lstm, attention in 09_bert) and checked there (and in
 tests/test_formulas.py) against autograd, ``torch.autograd.gradcheck``, ``torch.optim``
-or ``torch.nn``. They are references for learning and testing; the models of later
-chapters use PyTorch's fused versions.
+or ``torch.nn``. Most are references for learning and testing, and the models of
+later chapters use PyTorch's fused versions; ``huffman_codes`` is used as it is, by
+fastText's hierarchical softmax (fasttext/model.py).
 """
 
 from __future__ import annotations

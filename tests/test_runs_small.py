@@ -94,3 +94,29 @@ def test_a_run_is_marked_only_when_the_code_differs_from_its_commit(tmp_path):
     (tmp_path / "bigtext_lite" / "lstm.py").unlink()
     (tmp_path / "bigtext_lite" / "model.py").write_text("x = 2\n")
     assert git_commit(tmp_path) == clean + "+uncommitted changes"
+
+
+def test_lstm_run_reports_the_tested_epochs_validation_and_picks_the_best_by_it(
+        real_root, monkeypatch):
+    """A small LSTM run: with early stopping the weights tested are the best epoch's,
+    so each row's val_acc is that epoch's, and the headline is the row best on it."""
+    from bigtext_lite.experiments import lstm
+
+    histories, train = {}, lstm.train
+
+    def recorded(model, data, s, **kwargs):
+        history = train(model, data, s, **kwargs)
+        histories[len(histories)] = history
+        return history
+
+    monkeypatch.setattr(lstm, "train", recorded)
+    s = lstm.Settings(max_train=300, max_test=200, max_len=40, embed_dim=8, hidden=8,
+                      num_epochs=3, patience=1, lr=1e-2,
+                      configs=("random, mean pooling", "random, max pooling"))
+    result = lstm.run(s)
+    assert [r["config"] for r in result["rows"]] == list(s.configs)
+    for row, history in zip(result["rows"], histories.values()):
+        assert row["val_acc"] == round(max(history.column("val_acc")), 4)
+        assert row["epochs_run"] == len(history.epochs)
+    best = max(result["rows"], key=lambda r: r["val_acc"])
+    assert (result["best_config"], result["test_acc"]) == (best["config"], best["test_acc"])

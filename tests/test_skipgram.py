@@ -173,3 +173,9 @@ def test_a_training_that_diverges_is_refused_not_returned_as_nan_vectors():
                                                  r"trained weights).*; lr=1000.0 is too high "
                                                  r"for batch_size=4096"):
         skipgram.train_unsupervised(topic_corpus(), lr=1000.0, **args)
+
+
+def test_negatives_are_drawn_in_proportion_to_the_square_root_of_counts():
+    # fastText's initNegatives: count ** 0.5 (word2vec's 0.75 would give 100, 283, 800)
+    table = NS.negative_table(np.array([1, 4, 16]), size=700)
+    assert np.bincount(table).tolist() == [100, 200, 400]

@@ -4,7 +4,7 @@ character n-grams (Mikolov et al., 2013; Bojanowski et al., 2017), in PyTorch.
 This is the official fastText ``train_unsupervised``, rewritten so that the two can be
 compared on the same corpus with the same settings; its arguments keep fastText's own
 names (``minCount``, ``epoch``, ``ws``, ``neg``, ``minn``, ``maxn``, ``bucket``, ``t``)
-rather than this library's (``num_epochs``, ``min_freq``) for that reason, and a model
+rather than this library's (``num_epochs``, ``min_count``) for that reason, and a model
 trained here is saved as a fastText ``.bin`` that the official package loads. What
 decides the vectors follows fastText:
 
