@@ -11,15 +11,16 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import torch
 
 from bigtext_lite.io import write_json_atomic
 
 # torchtext.data.utils._basic_english_normalize, rule for rule and in the same
-# order (the order matters: "." is split off before "<br />" is removed).
-_BASIC_ENGLISH = [
+# order (the order matters: "." is split off before "<br />" is removed): what
+# basic_english applies, one (pattern, replacement) after another.
+BASIC_ENGLISH_RULES = [
     (re.compile(r"\'"), " '  "),
     (re.compile(r"\""), ""),
     (re.compile(r"\."), " . "),
@@ -42,7 +43,7 @@ def basic_english(line: str) -> list[str]:
     ['don', "'", 't', 'panic', ',', 'it', "'", 's', '3', '.', '14', '!']
     """
     line = line.lower()
-    for pattern, replacement in _BASIC_ENGLISH:
+    for pattern, replacement in BASIC_ENGLISH_RULES:
         line = pattern.sub(replacement, line)
     return line.split()
 
@@ -128,6 +129,13 @@ class Vocab:
 
     def __repr__(self) -> str:
         return f"Vocab(size={len(self)}, first={self.itos[:6]})"
+
+
+class Encoded(NamedTuple):
+    """A split as a model reads it: each review's token ids, and the reviews' labels."""
+
+    ids: list  # one sequence of token ids per review
+    labels: list[int]
 
 
 def numericalize(texts: Sequence[str], vocab: Vocab, tokenizer=basic_english,

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from bigtext_lite import config
-from bigtext_lite.data import load_imdb
+from bigtext_lite.data import Encoded, load_imdb
 from bigtext_lite.data.batching import BucketBatchSampler, pad_collate
 from bigtext_lite.data.reviews import train_valid_split
 from bigtext_lite.experiments import predictions, settings
@@ -81,7 +81,8 @@ def loader(data: dict, split: str, s: Settings, truncation: str = "head+tail",
 
 
 def prepare(s: Settings, seed: int = 0) -> dict:
-    """IMDB tokenised once (no truncation yet): train / valid / test token ids and labels."""
+    """IMDB tokenised once (no truncation yet): train / valid / test, each an ``Encoded``
+    (token ids and labels)."""
     tok = bert.tokenizer_for(s.checkpoint)
     train_all = load_imdb("train").sample(s.max_train, seed=seed)
     train, valid = train_valid_split(train_all, valid_fraction=0.1, seed=seed)
@@ -89,7 +90,7 @@ def prepare(s: Settings, seed: int = 0) -> dict:
     start = time.perf_counter()
     data = {"tokenizer": tok, "test_texts": test.texts}
     for name, part in (("train", train), ("valid", valid), ("test", test)):
-        data[name] = (tok.tokenize_many(part.texts), list(part.labels))
+        data[name] = Encoded(tok.tokenize_many(part.texts), list(part.labels))
     data["tokenize_seconds"] = time.perf_counter() - start
     return data
 
@@ -173,7 +174,7 @@ def throughput_table(checkpoint: str, lengths, modes=THROUGHPUT_MODES, **kwargs)
 
 def run(s: Settings, save_partial=lambda result: None) -> dict:
     data = prepare(s)
-    out = {"train_size": len(data["train"][0]), "test_size": len(data["test"][0]),
+    out = {"train_size": len(data["train"].ids), "test_size": len(data["test"].ids),
            "tokenize_seconds": round(data["tokenize_seconds"], 1)}
     rows, probs = [], {}
     # every truncation with the first pooling, then the other poolings with the first truncation
@@ -186,7 +187,7 @@ def run(s: Settings, save_partial=lambda result: None) -> dict:
         probs[name] = predictions.positive_probabilities(model, loader(data, "test", s,
                                                                        truncation))
         rows.append({"config": name, "truncation": truncation, "pooling": pooling,
-                     "test_acc": round(predictions.accuracy(probs[name], data["test"][1]), 4),
+                     "test_acc": round(predictions.accuracy(probs[name], data["test"].labels), 4),
                      "val_acc": round(history.epochs[-1]["val_acc"], 4),
                      "epochs": len(history.epochs),
                      "train_seconds": round(sum(history.column("time")), 1),
@@ -196,14 +197,14 @@ def run(s: Settings, save_partial=lambda result: None) -> dict:
         del model
     best = max(rows, key=lambda r: r["val_acc"])
     out.update({"rows": rows, "best_config": best["config"], "test_acc": best["test_acc"],
-                "predictions": predictions.pack(data["test_texts"], data["test"][1],
+                "predictions": predictions.pack(data["test_texts"], data["test"].labels,
                                                 {best["config"]: probs[best["config"]]})})
     accs = [best["test_acc"]]
     for seed in range(1, s.seeds):
         model, _ = fine_tune(data, s, best["truncation"], seed=seed, pooling=best["pooling"])
         test_loader = loader(data, "test", s, best["truncation"])
         accs.append(predictions.accuracy(predictions.positive_probabilities(model, test_loader),
-                                         data["test"][1]))
+                                         data["test"].labels))
         print(f"{best['config']}, seed {seed}: test accuracy {accs[-1]:.4f}", flush=True)
         del model
     out["seeds"] = predictions.over_seeds(best["config"], accs)

@@ -23,7 +23,7 @@ from bigtext_lite import config
 from bigtext_lite.data import basic_english, load_imdb
 from bigtext_lite.data.batching import bucketed_loader, pad_collate
 from bigtext_lite.data.reviews import train_valid_split
-from bigtext_lite.data.text import Vocab, numericalize
+from bigtext_lite.data.text import Encoded, Vocab, numericalize
 from bigtext_lite.experiments import predictions, settings
 from bigtext_lite.experiments.official import train_official
 from bigtext_lite.experiments.settings import profiled
@@ -64,14 +64,16 @@ class Settings(settings.Settings):
 
 
 def prepare(s: Settings, seed: int = 0) -> dict:
-    """Tokenised, numericalised train / valid / test sets and the vocabulary."""
+    """Tokenised, numericalised train / valid / test sets (each an ``Encoded``: ids and
+    labels) and the vocabulary."""
     train_all = load_imdb("train").sample(s.max_train, seed=seed)
     train, valid = train_valid_split(train_all, valid_fraction=0.1, seed=seed)
     test = load_imdb("test").sample(s.max_test, seed=seed)
     vocab = Vocab.build((basic_english(t) for t in train.texts), min_count=s.min_count)
     data = {"vocab": vocab, "pad_id": vocab["<pad>"]}
     for name, part in (("train", train), ("valid", valid), ("test", test)):
-        data[name] = (numericalize(part.texts, vocab, max_len=s.max_len), list(part.labels))
+        ids = numericalize(part.texts, vocab, max_len=s.max_len)
+        data[name] = Encoded(ids, list(part.labels))
     data["test_texts"] = test.texts
     return data
 
@@ -170,7 +172,7 @@ def run(s: Settings, save_partial=lambda result: None) -> dict:
     """Train and test every configuration; see the module docstring."""
     config.seed_everything(0)
     data = prepare(s)
-    out = {"train_size": len(data["train"][0]), "test_size": len(data["test"][0]),
+    out = {"train_size": len(data["train"].ids), "test_size": len(data["test"].ids),
            "vocab_size": len(data["vocab"])}
     configs = {"random, mean pooling": dict(pooling="mean"),
                "random, max pooling": dict(pooling="max")}
@@ -195,7 +197,7 @@ def run(s: Settings, save_partial=lambda result: None) -> dict:
         probs[name] = predictions.positive_probabilities(model, loader(data, "test", s,
                                                                        shuffle=False))
         rows.append({"config": name,
-                     "test_acc": round(predictions.accuracy(probs[name], data["test"][1]), 4),
+                     "test_acc": round(predictions.accuracy(probs[name], data["test"].labels), 4),
                      "best_epoch": history.best_epoch, "epochs_run": len(history.epochs),
                      "val_acc": round(tested_val_acc(history, s), 4),
                      "seconds_per_epoch": round(sum(history.column("time")) / len(history.epochs),
@@ -204,7 +206,7 @@ def run(s: Settings, save_partial=lambda result: None) -> dict:
         save_partial({**out, "rows": rows})
     best = max(rows, key=lambda r: r["val_acc"])  # chosen on validation, reported on test
     out.update({"rows": rows, "best_config": best["config"], "test_acc": best["test_acc"],
-                "predictions": predictions.pack(data["test_texts"], data["test"][1],
+                "predictions": predictions.pack(data["test_texts"], data["test"].labels,
                                                 {best["config"]: probs[best["config"]]})})
     accs, chosen = [best["test_acc"]], configs[best["config"]]
     for seed in range(1, s.seeds):
@@ -213,7 +215,7 @@ def run(s: Settings, save_partial=lambda result: None) -> dict:
         train(model, data, s, bucketed=chosen.get("packed", True), seed=seed)
         test_loader = loader(data, "test", s, shuffle=False)
         accs.append(predictions.accuracy(predictions.positive_probabilities(model, test_loader),
-                                         data["test"][1]))
+                                         data["test"].labels))
         print(f"{best['config']}, seed {seed}: test accuracy {accs[-1]:.4f}", flush=True)
     out["seeds"] = predictions.over_seeds(best["config"], accs)
     if config.device().type == "cuda":
