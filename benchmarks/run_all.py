@@ -40,7 +40,7 @@ BENCHMARKS = {
                  "unigrams,bigrams,unigrams at 32 (row means),bigrams at 32 (row means)",
                  "--repeats", "4"],
     "wordpiece": ["bench_wordpiece.py", "--limit", "5000", "--repeats", "4"],
-    "lstm": ["bench_lstm.py", "--batch", "32", "--max-len", "200", "--repeats", "6"],
+    "lstm": ["bench_lstm.py", "--batch", "32", "--max-len", "200", "--repeats", "12"],
     # GloVe-sized (400,000 x 300): about 5 minutes, 2 more the first time (1.6 GB to write)
     "vectors": ["bench_vectors.py", "--words", "400000", "--repeats", "2"],
     "train_loop": ["bench_train_loop.py", "--repeats", "10", "--steps", "200"],
