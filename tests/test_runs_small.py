@@ -102,12 +102,11 @@ def test_lstm_run_reports_the_tested_epochs_validation_and_picks_the_best_by_it(
     so each row's val_acc is that epoch's, and the headline is the row best on it."""
     from bigtext_lite.experiments import lstm
 
-    histories, train = {}, lstm.train
+    histories, train = [], lstm.train
 
     def recorded(model, data, s, **kwargs):
-        history = train(model, data, s, **kwargs)
-        histories[len(histories)] = history
-        return history
+        histories.append(train(model, data, s, **kwargs))
+        return histories[-1]
 
     monkeypatch.setattr(lstm, "train", recorded)
     s = lstm.Settings(max_train=300, max_test=200, max_len=40, embed_dim=8, hidden=8,
@@ -115,7 +114,7 @@ def test_lstm_run_reports_the_tested_epochs_validation_and_picks_the_best_by_it(
                       configs=("random, mean pooling", "random, max pooling"))
     result = lstm.run(s)
     assert [r["config"] for r in result["rows"]] == list(s.configs)
-    for row, history in zip(result["rows"], histories.values()):
+    for row, history in zip(result["rows"], histories):
         assert row["val_acc"] == round(max(history.column("val_acc")), 4)
         assert row["epochs_run"] == len(history.epochs)
     best = max(result["rows"], key=lambda r: r["val_acc"])

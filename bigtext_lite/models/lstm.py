@@ -103,18 +103,18 @@ def rnn_within_lengths(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths: torch.Te
     ended, as with packing: the batch is sorted by length and run in a few
     :func:`stretches`, each on the reviews still running (a review runs on to the end of
     the stretch it ends in); otherwise all T steps run and the padding is masked. Layer
-    by layer, so each layer
-    reads the real steps of the one below. Between layers, dropout draws its own masks:
-    equal to the packed model in eval mode, not mask for mask in training.
+    by layer, so each layer reads the real steps of the one below. Between layers,
+    dropout draws its own masks: equal to the packed model in eval mode, not mask for
+    mask in training.
     """
     B, T, _ = x.shape
     lengths = lengths.to(x.device)
-    parts, order = stretches(sorted(lengths.tolist(), reverse=True)), None
+    longest_first, order = lengths.sort(descending=True)
+    parts = stretches(longest_first.tolist())
     if sum(rows * (stop - start) for start, stop, rows in parts) < SORTED_BELOW * B * T:
-        lengths, order = lengths.sort(descending=True)  # longest first
-        x = x[order]
+        lengths, x = longest_first, x[order]
     else:  # little padding to skip (bucketed batches): not worth sorting the batch for
-        parts = [(0, T, B)]
+        parts, order = [(0, T, B)], None
     rev = reverse_within_lengths(lengths, T)[..., None]  # (B, T, 1)
     last = (lengths - 1).clamp(min=0)  # (B,)
     rows = torch.arange(B, device=x.device)  # (B,)
